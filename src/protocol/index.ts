@@ -13,6 +13,8 @@ export {
   Event,
   ExternalRequest,
   ExternalResponse,
+  IngressPolicyRequest,
+  IngressPolicyResponse,
   Severity,
   SourceClient,
   SourceService,

@@ -6,6 +6,8 @@ import {
   type Event,
   type ExternalRequest,
   type ExternalResponse,
+  type IngressPolicyRequest,
+  type IngressPolicyResponse,
   type StreamRequest,
 } from "../protocol/index.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -67,6 +69,11 @@ export interface SourcePlugin<Config = Record<string, unknown>> extends PluginMe
   handleRequest?: (request: IncomingRequest, ctx: RequestContext<Config>) => Promise<RequestResult>;
   /** Declare that `stream` honours resumeAfterId. */
   resumable?: boolean;
+  /**
+   * Let the ingress accept CloudEvents posted to /events with this source's name. `true` accepts
+   * every type; a function decides from the config (e.g. an allow-list of types). Default: refuse.
+   */
+  acceptCloudEvents?: boolean | ((config: Config) => { allowedTypes?: string[] });
 }
 
 export function serveSource<Config = Record<string, unknown>>(
@@ -175,6 +182,18 @@ async function handleRequest<Config>(
     body: encodeBody(result.body),
     events,
   };
+}
+
+function ingressPolicy<Config>(
+  plugin: SourcePlugin<Config>,
+  request: IngressPolicyRequest,
+  validator: ConfigValidator,
+): IngressPolicyResponse {
+  const accept = plugin.acceptCloudEvents;
+  if (!accept) return { acceptCloudevents: false, allowedTypes: [] };
+  if (accept === true) return { acceptCloudevents: true, allowedTypes: [] };
+  const config = validateConfig(validator, request.configJson) as Config;
+  return { acceptCloudevents: true, allowedTypes: accept(config).allowedTypes ?? [] };
 }
 
 function encodeBody(body: unknown): Buffer {

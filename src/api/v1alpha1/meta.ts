@@ -46,3 +46,14 @@ export interface SecretKeyRef {
   name: string;
   key: string;
 }
+
+/**
+ * Where a secret value (a webhook URL, a token) comes from. In the cluster: a Secret; in local runs:
+ * an environment variable or a file. `value` inline is for values that are not secret.
+ */
+export interface ValueSource {
+  value?: string;
+  secretKeyRef?: SecretKeyRef;
+  env?: string;
+  file?: string;
+}

@@ -101,6 +101,17 @@ export function severityToJSON(object: Severity): string {
   }
 }
 
+export interface IngressPolicyRequest {
+  sourceName: string;
+  configJson: string;
+}
+
+export interface IngressPolicyResponse {
+  acceptCloudevents: boolean;
+  /** Accepted CloudEvents types; "*" as the last character matches any suffix. Empty: every type. */
+  allowedTypes: string[];
+}
+
 export interface StreamRequest {
   /** The name of the SourcePlugin resource; becomes the CloudEvents `source` of every event. */
   sourceName: string;
@@ -164,6 +175,192 @@ export interface ExternalResponse_HeadersEntry {
   key: string;
   value: string;
 }
+
+function createBaseIngressPolicyRequest(): IngressPolicyRequest {
+  return { sourceName: "", configJson: "" };
+}
+
+export const IngressPolicyRequest: MessageFns<IngressPolicyRequest> = {
+  encode(message: IngressPolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sourceName !== "") {
+      writer.uint32(10).string(message.sourceName);
+    }
+    if (message.configJson !== "") {
+      writer.uint32(18).string(message.configJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IngressPolicyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIngressPolicyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sourceName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.configJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IngressPolicyRequest {
+    return {
+      sourceName: isSet(object.sourceName)
+        ? globalThis.String(object.sourceName)
+        : isSet(object.source_name)
+        ? globalThis.String(object.source_name)
+        : "",
+      configJson: isSet(object.configJson)
+        ? globalThis.String(object.configJson)
+        : isSet(object.config_json)
+        ? globalThis.String(object.config_json)
+        : "",
+    };
+  },
+
+  toJSON(message: IngressPolicyRequest): unknown {
+    const obj: any = {};
+    if (message.sourceName !== "") {
+      obj.sourceName = message.sourceName;
+    }
+    if (message.configJson !== "") {
+      obj.configJson = message.configJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<IngressPolicyRequest>): IngressPolicyRequest {
+    return IngressPolicyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<IngressPolicyRequest>): IngressPolicyRequest {
+    const message = createBaseIngressPolicyRequest();
+    message.sourceName = object.sourceName ?? "";
+    message.configJson = object.configJson ?? "";
+    return message;
+  },
+};
+
+function createBaseIngressPolicyResponse(): IngressPolicyResponse {
+  return { acceptCloudevents: false, allowedTypes: [] };
+}
+
+export const IngressPolicyResponse: MessageFns<IngressPolicyResponse> = {
+  encode(message: IngressPolicyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.acceptCloudevents !== false) {
+      writer.uint32(8).bool(message.acceptCloudevents);
+    }
+    for (const v of message.allowedTypes) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IngressPolicyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIngressPolicyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.acceptCloudevents = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.allowedTypes.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IngressPolicyResponse {
+    return {
+      acceptCloudevents: isSet(object.acceptCloudevents)
+        ? globalThis.Boolean(object.acceptCloudevents)
+        : isSet(object.accept_cloudevents)
+        ? globalThis.Boolean(object.accept_cloudevents)
+        : false,
+      allowedTypes: globalThis.Array.isArray(object?.allowedTypes)
+        ? object.allowedTypes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.allowed_types)
+        ? object.allowed_types.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: IngressPolicyResponse): unknown {
+    const obj: any = {};
+    if (message.acceptCloudevents !== false) {
+      obj.acceptCloudevents = message.acceptCloudevents;
+    }
+    if (message.allowedTypes?.length) {
+      obj.allowedTypes = message.allowedTypes;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<IngressPolicyResponse>): IngressPolicyResponse {
+    return IngressPolicyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<IngressPolicyResponse>): IngressPolicyResponse {
+    const message = createBaseIngressPolicyResponse();
+    message.acceptCloudevents = object.acceptCloudevents ?? false;
+    message.allowedTypes = object.allowedTypes?.map((e) => e) || [];
+    return message;
+  },
+};
 
 function createBaseStreamRequest(): StreamRequest {
   return { sourceName: "", configJson: "", resumeAfterId: "" };
@@ -1125,6 +1322,21 @@ export const SourceService = {
     responseSerialize: (value: ExternalResponse): Buffer => Buffer.from(ExternalResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExternalResponse => ExternalResponse.decode(value),
   },
+  /**
+   * Whether the ingress may accept CloudEvents posted to /events with this source's name, and which
+   * types. Called once per connection, after the config is known. A source that does not opt in is
+   * never impersonated through the ingress.
+   */
+  ingressPolicy: {
+    path: "/patchbay.v1.Source/IngressPolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: IngressPolicyRequest): Buffer => Buffer.from(IngressPolicyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IngressPolicyRequest => IngressPolicyRequest.decode(value),
+    responseSerialize: (value: IngressPolicyResponse): Buffer =>
+      Buffer.from(IngressPolicyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): IngressPolicyResponse => IngressPolicyResponse.decode(value),
+  },
 } as const;
 
 export interface SourceServer extends UntypedServiceImplementation {
@@ -1136,6 +1348,12 @@ export interface SourceServer extends UntypedServiceImplementation {
   stream: handleServerStreamingCall<StreamRequest, Event>;
   /** Only called when Describe declared capabilities.external_requests. */
   handleExternalRequest: handleUnaryCall<ExternalRequest, ExternalResponse>;
+  /**
+   * Whether the ingress may accept CloudEvents posted to /events with this source's name, and which
+   * types. Called once per connection, after the config is known. A source that does not opt in is
+   * never impersonated through the ingress.
+   */
+  ingressPolicy: handleUnaryCall<IngressPolicyRequest, IngressPolicyResponse>;
 }
 
 export interface SourceClient extends Client {
@@ -1175,6 +1393,26 @@ export interface SourceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ExternalResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Whether the ingress may accept CloudEvents posted to /events with this source's name, and which
+   * types. Called once per connection, after the config is known. A source that does not opt in is
+   * never impersonated through the ingress.
+   */
+  ingressPolicy(
+    request: IngressPolicyRequest,
+    callback: (error: ServiceError | null, response: IngressPolicyResponse) => void,
+  ): ClientUnaryCall;
+  ingressPolicy(
+    request: IngressPolicyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: IngressPolicyResponse) => void,
+  ): ClientUnaryCall;
+  ingressPolicy(
+    request: IngressPolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: IngressPolicyResponse) => void,
   ): ClientUnaryCall;
 }
 
