@@ -1,0 +1,6 @@
+/** Command dispatch: a command line in, one executor's answer (or a clear refusal) out. */
+export { CommandDispatcher } from "./dispatcher.ts";
+export type { CommandRequest, CommandResult, CommandStatus, DispatcherOptions } from "./dispatcher.ts";
+export { parseCommandLine } from "./command-line.ts";
+export type { ParsedLine, Word } from "./command-line.ts";
+export type { ExecutorAnswer, ExecutorDirectory, ExecutorInfo } from "./ports.ts";
