@@ -1,0 +1,132 @@
+/**
+ * The ingress as an express application:
+ *   POST /events                     CloudEvents (structured, binary, batch) → the router
+ *   *    /sources/<name>/<path…>     forwarded to that source plugin's HandleExternalRequest
+ *   POST /commands                   {"command": "..."} → the command dispatcher
+ *   POST /chat/slack/<notifier>      Slack slash commands
+ *   POST /chat/mattermost/<notifier> Mattermost slash commands
+ * Every answer that is not a success is { "error": { "code", "message" } } (see http-errors.ts).
+ */
+import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import { Registry } from "prom-client";
+import { createLogger, type Logger } from "../observability/logger.ts";
+import { bearerAuthenticator, type AuthConfig } from "./auth.ts";
+import { handleMattermostCommand, handleSlackCommand } from "./chat/slash-commands.ts";
+import type { ChatChannels } from "./chat/ports.ts";
+import { handleCommand } from "./commands-route.ts";
+import type { CommandRunner, Handler, IngressContext } from "./context.ts";
+import { handleEvents } from "./events-route.ts";
+import { HttpError, sendError, toHttpError } from "./http-errors.ts";
+import { LogThrottle } from "./log-throttle.ts";
+import { ingressMetrics } from "./metrics.ts";
+import type { EventSink, SourceDirectory } from "./ports.ts";
+import { handleSourceRequest } from "./sources-route.ts";
+
+export interface IngressDeps {
+  sources: SourceDirectory;
+  /** The router: receives every accepted event. */
+  sink: EventSink;
+  /** Serves /commands and the chat endpoints; without it they answer 404. */
+  commands?: CommandRunner;
+  /** Notifiers' chat settings; without it the chat endpoints answer 404. */
+  chat?: ChatChannels;
+  /** Bearer tokens for /events, /sources and /commands; none configured means no authentication. */
+  auth?: AuthConfig;
+  /** Metrics go here; default a private registry. */
+  registry?: Registry;
+  log?: Logger;
+  /** Largest request body accepted, in bytes. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Deadline for a source's HandleExternalRequest. Default 10 s. */
+  externalRequestTimeoutMs?: number;
+  /** Deadline for posting a chat answer to its response_url. Default 10 s. */
+  chatReplyTimeoutMs?: number;
+}
+
+type Route = "events" | "sources" | "commands" | "chat-slack" | "chat-mattermost" | "other";
+
+export function createIngressApp(deps: IngressDeps): Express {
+  const log = deps.log ?? createLogger("ingress");
+  const ctx: IngressContext = {
+    sources: deps.sources,
+    sink: deps.sink,
+    commands: deps.commands,
+    chat: deps.chat,
+    authenticate: bearerAuthenticator(deps.auth),
+    maxBodyBytes: deps.maxBodyBytes ?? 1024 * 1024,
+    externalRequestTimeoutMs: deps.externalRequestTimeoutMs ?? 10_000,
+    chatReplyTimeoutMs: deps.chatReplyTimeoutMs ?? 10_000,
+    metrics: ingressMetrics(deps.registry ?? new Registry()),
+    log: new LogThrottle(log),
+  };
+  const serve = (route: Route, handler: Handler, methods?: string[]) => {
+    return (req: Request, res: Response): Promise<void> => {
+      const done = () => ctx.metrics.requests.inc({ route, code: String(res.statusCode) });
+      if (methods && !methods.includes(req.method)) {
+        return Promise.resolve(fail(ctx, route, res, methodNotAllowed(req, methods))).then(done);
+      }
+      return handler(ctx, req, res).then(done, (err: unknown) => {
+        fail(ctx, route, res, err);
+        done();
+      });
+    };
+  };
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.set("query parser", false);
+  app.all("/events", serve("events", handleEvents, ["POST"]));
+  app.use("/sources", serve("sources", handleSourceRequest));
+  app.all("/commands", serve("commands", handleCommand, ["POST"]));
+  app.all("/chat/slack/{*rest}", serve("chat-slack", handleSlackCommand, ["POST"]));
+  app.all("/chat/mattermost/{*rest}", serve("chat-mattermost", handleMattermostCommand, ["POST"]));
+  app.use((req: Request, res: Response) => {
+    fail(
+      ctx,
+      "other",
+      res,
+      new HttpError(404, "not-found", `no route for ${req.method} ${req.path}; ${ROUTES}`),
+    );
+    ctx.metrics.requests.inc({ route: "other", code: "404" });
+  });
+  // Errors raised by express itself (e.g. a malformed %-escape in the path) get the same JSON shape.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    fail(ctx, "other", res, err);
+    ctx.metrics.requests.inc({ route: "other", code: String(res.statusCode) });
+  });
+  return app;
+}
+
+const ROUTES =
+  "the ingress serves POST /events, /sources/<name>/<path>, POST /commands, POST /chat/slack/<notifier>, POST /chat/mattermost/<notifier>";
+
+function methodNotAllowed(req: Request, methods: string[]): HttpError {
+  return new HttpError(
+    405,
+    "method-not-allowed",
+    `${req.method} is not allowed on ${req.path}; use ${methods.join(", ")}`,
+    {
+      allow: methods.join(", "),
+    },
+  );
+}
+
+function fail(ctx: IngressContext, route: Route, res: Response, err: unknown): void {
+  const error = toHttpError(err);
+  if (error.status >= 500) {
+    ctx.log.warn(`${route}:${error.code}`, "request failed", {
+      route,
+      code: error.code,
+      error: (err as Error)?.message ?? String(err),
+    });
+  } else {
+    ctx.log.debug(`${route}:${error.code}`, "request refused", {
+      route,
+      status: error.status,
+      code: error.code,
+      error: error.message,
+    });
+  }
+  sendError(res, error);
+}

@@ -1,0 +1,16 @@
+/** What the chat endpoints need to know about a Notifier; the lead wires it to the Notifier CR's spec.commands. */
+export interface ChatChannel {
+  /** The Notifier's type, e.g. "slack" or "mattermost". */
+  type: string;
+  /** Executor names commands from this channel may use; undefined means all. */
+  allowedExecutors?: string[];
+  /** Already resolved from its Secret; present when Slack slash commands are configured. */
+  slackSigningSecret?: string;
+  /** Already resolved from its Secret; present when Mattermost slash commands are configured. */
+  mattermostToken?: string;
+}
+
+export interface ChatChannels {
+  /** undefined when no Notifier has this name. */
+  lookup(notifierName: string): ChatChannel | undefined;
+}

@@ -1,0 +1,107 @@
+/** A command result as a chat message, and its delivery to the platform's response_url. */
+import type { CommandResult } from "../../commands/index.ts";
+
+export type Platform = "slack" | "mattermost";
+
+export interface ChatReply {
+  response_type: "in_channel" | "ephemeral";
+  text: string;
+  blocks?: unknown[];
+}
+
+/** Whole-message text limits: Slack truncates at 40,000 characters, Mattermost refuses posts over 16,383. */
+const TEXT_LIMITS: Record<Platform, number> = { slack: 39_000, mattermost: 16_000 };
+const SLACK_SECTION_LIMIT = 3_000;
+const SLACK_HEADER_LIMIT = 150;
+
+const STATUS_LABELS: Record<CommandResult["status"], string> = {
+  ok: "ok",
+  "unknown-command": "unknown command",
+  forbidden: "not allowed",
+  invalid: "invalid command",
+  unavailable: "executor unavailable",
+  timeout: "timed out",
+  failed: "failed",
+};
+
+export function formatReply(platform: Platform, commandLine: string, result: CommandResult): ChatReply {
+  const heading = `\`${oneLine(commandLine)}\`${result.executor ? ` (${result.executor})` : ""}`;
+  const lines =
+    result.status === "ok"
+      ? [heading]
+      : [`:warning: ${heading} — ${STATUS_LABELS[result.status]}: ${result.error}`];
+  if (result.output) lines.push(codeBlock(result.output));
+  else if (result.status === "ok") lines.push("(no output)");
+  const reply: ChatReply = {
+    response_type: "in_channel",
+    text: clip(lines.join("\n"), TEXT_LIMITS[platform]),
+  };
+  const blocks = platform === "slack" ? slackBlocks(result.message) : undefined;
+  if (blocks) reply.blocks = blocks;
+  return reply;
+}
+
+export function acknowledgement(commandLine: string): ChatReply {
+  return { response_type: "ephemeral", text: `Running \`${oneLine(commandLine) || "help"}\` …` };
+}
+
+/** Posts the reply; one retry for a network error or a 5xx. Resolves to whether it was delivered. */
+export async function postReply(
+  url: string,
+  reply: ChatReply,
+  timeoutMs: number,
+): Promise<{ ok: boolean; detail: string }> {
+  let detail = "";
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json; charset=utf-8" },
+        body: JSON.stringify(reply),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      if (response.ok) return { ok: true, detail: "" };
+      detail = `response_url answered ${response.status}`;
+      if (response.status < 500) break;
+    } catch (err) {
+      detail = `response_url unreachable: ${(err as Error).message}`;
+    }
+    if (attempt === 1) await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return { ok: false, detail };
+}
+
+/** A StructuredMessage ({title, sections}) as Block Kit, when the executor sent one. */
+function slackBlocks(message: unknown): unknown[] | undefined {
+  if (typeof message !== "object" || message === null) return undefined;
+  const { title, sections } = message as { title?: unknown; sections?: unknown };
+  const blocks: unknown[] = [];
+  if (typeof title === "string" && title) {
+    blocks.push({ type: "header", text: { type: "plain_text", text: clip(title, SLACK_HEADER_LIMIT) } });
+  }
+  if (Array.isArray(sections)) {
+    for (const section of sections.slice(0, 45)) {
+      const { header, text } = (section ?? {}) as { header?: unknown; text?: unknown };
+      if (typeof text !== "string") continue;
+      const body = typeof header === "string" && header ? `*${header}*\n${text}` : text;
+      blocks.push({ type: "section", text: { type: "mrkdwn", text: clip(body, SLACK_SECTION_LIMIT) } });
+    }
+  }
+  return blocks.length > 0 ? blocks : undefined;
+}
+
+function codeBlock(text: string): string {
+  // A ``` inside the output would end the block early.
+  return "```\n" + text.replaceAll("```", "`\u200b``") + "\n```";
+}
+
+function oneLine(text: string): string {
+  return text.trim().replaceAll("`", "'");
+}
+
+function clip(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  const note = "\n… (message shortened to fit the platform's limit)";
+  return text.slice(0, limit - note.length) + note;
+}

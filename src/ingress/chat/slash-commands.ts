@@ -1,0 +1,156 @@
+/**
+ * POST /chat/slack/<notifier> and /chat/mattermost/<notifier>: slash commands. The request is verified,
+ * acknowledged at once with an ephemeral "Running …" (Slack wants an answer within 3 s), and the
+ * command's answer is posted to the response_url when it is ready, under the notifier's executor limits.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { readBody } from "../body.ts";
+import type { Handler, IngressContext } from "../context.ts";
+import { HttpError, sendJson } from "../http-errors.ts";
+import type { ChatChannel } from "./ports.ts";
+import { acknowledgement, formatReply, postReply, type Platform } from "./reply.ts";
+import { verifyMattermostToken, verifySlackSignature } from "./verify.ts";
+
+const SLASH_BODY_LIMIT = 64 * 1024;
+
+export const handleSlackCommand: Handler = async (ctx, req, res) => {
+  const { name, channel } = chatChannel(ctx, req, "slack");
+  if (!channel.slackSigningSecret) {
+    throw new HttpError(
+      404,
+      "chat-not-configured",
+      `notifier "${name}" has no Slack slash commands configured (spec.commands.slack)`,
+    );
+  }
+  const body = await readBody(req, Math.min(ctx.maxBodyBytes, SLASH_BODY_LIMIT));
+  verifySlackSignature(req.headers, body, channel.slackSigningSecret);
+  const form = new URLSearchParams(body.toString("utf8"));
+  const responseUrl = requireResponseUrl(form);
+  await run(
+    ctx,
+    res,
+    "slack",
+    name,
+    channel,
+    form,
+    form.get("user_id") || form.get("user_name") || "",
+    responseUrl,
+  );
+};
+
+export const handleMattermostCommand: Handler = async (ctx, req, res) => {
+  const { name, channel } = chatChannel(ctx, req, "mattermost");
+  if (!channel.mattermostToken) {
+    throw new HttpError(
+      404,
+      "chat-not-configured",
+      `notifier "${name}" has no Mattermost slash commands configured (spec.commands.mattermost)`,
+    );
+  }
+  const body = await readBody(req, Math.min(ctx.maxBodyBytes, SLASH_BODY_LIMIT));
+  const form = new URLSearchParams(body.toString("utf8"));
+  verifyMattermostToken(req.headers, form, channel.mattermostToken);
+  // Older Mattermost servers send no response_url: then the answer is the HTTP response itself.
+  const responseUrl = form.has("response_url") ? requireResponseUrl(form) : undefined;
+  await run(
+    ctx,
+    res,
+    "mattermost",
+    name,
+    channel,
+    form,
+    form.get("user_name") || form.get("user_id") || "",
+    responseUrl,
+  );
+};
+
+async function run(
+  ctx: IngressContext,
+  res: ServerResponse,
+  platform: Platform,
+  notifier: string,
+  channel: ChatChannel,
+  form: URLSearchParams,
+  user: string,
+  responseUrl: string | undefined,
+): Promise<void> {
+  const commands = ctx.commands;
+  if (!commands) throw new HttpError(404, "not-found", "this server does not dispatch commands");
+  const text = (form.get("text") ?? "").trim();
+  const commandLine = text === "" ? "help" : text;
+  const answer = commands
+    .dispatch({
+      command: commandLine,
+      user,
+      notifier,
+      channel: form.get("channel_id") ?? "",
+      allowedExecutors: channel.allowedExecutors,
+    })
+    .then((result) => formatReply(platform, commandLine, result));
+  if (!responseUrl) {
+    sendJson(res, 200, await answer);
+    return;
+  }
+  sendJson(res, 200, acknowledgement(commandLine));
+  void answer
+    .then((reply) => postReply(responseUrl, reply, ctx.chatReplyTimeoutMs))
+    .then(
+      ({ ok, detail }) => {
+        ctx.metrics.chatReplies.inc({ platform, outcome: ok ? "delivered" : "failed" });
+        if (!ok)
+          ctx.log.warn(`chat:${notifier}`, "could not post a command answer", {
+            platform,
+            notifier,
+            error: detail,
+          });
+      },
+      (err: unknown) => {
+        ctx.metrics.chatReplies.inc({ platform, outcome: "failed" });
+        ctx.log.warn(`chat:${notifier}`, "command answer failed", {
+          platform,
+          notifier,
+          error: (err as Error).message,
+        });
+      },
+    );
+}
+
+/** Mounted at /chat/<platform>/<notifier>. */
+function chatChannel(
+  ctx: IngressContext,
+  req: IncomingMessage,
+  platform: Platform,
+): { name: string; channel: ChatChannel } {
+  const name = notifierName(req.url ?? "", platform);
+  const channel = ctx.chat?.lookup(name);
+  if (!channel) throw new HttpError(404, "unknown-notifier", `no Notifier is named "${name}"`);
+  return { name, channel };
+}
+
+function notifierName(url: string, platform: Platform): string {
+  const raw = /^\/chat\/[^/]+\/([^/?]+)\/?(\?.*)?$/s.exec(url)?.[1];
+  if (!raw) throw new HttpError(404, "not-found", `name a notifier: /chat/${platform}/<notifier>`);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(
+      400,
+      "bad-request",
+      `the notifier name in the URL has a malformed percent-encoding: ${raw}`,
+    );
+  }
+}
+
+function requireResponseUrl(form: URLSearchParams): string {
+  const value = form.get("response_url") ?? "";
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new HttpError(400, "malformed", "response_url is missing or not a URL");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new HttpError(400, "malformed", "response_url must be an http(s) URL");
+  }
+  return url.href;
+}
