@@ -1,6 +1,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { Registry } from "prom-client";
 import { CommandDispatcher } from "../../src/commands/index.ts";
 import type { RunningPlugin } from "../../src/sdk/index.ts";
@@ -235,5 +239,34 @@ describe("dispatch to a real executor over gRPC", () => {
     dead.close();
     assert.equal(r.status, "unavailable");
     assert.match(r.error, /^unavailable: /);
+  });
+});
+
+describe("dispatch to the bundled echo plugin, run as its own process", () => {
+  let child: ChildProcess;
+  let directory: GrpcExecutorDirectory;
+
+  before(async () => {
+    child = spawn(process.execPath, [fileURLToPath(new URL("../../plugins/echo/main.ts", import.meta.url))], {
+      env: { ...process.env, PATCHBAY_PLUGIN_ADDRESS: "127.0.0.1:0", PATCHBAY_LOG_LEVEL: "warn" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string];
+    const address = line.split("|")[3]!;
+    directory = new GrpcExecutorDirectory([
+      { name: "echo", address, prefixes: ["echo"], aliases: {}, ready: true, reason: "", timeoutMs: 300 },
+    ]);
+  });
+  after(async () => {
+    directory.close();
+    child.kill("SIGTERM");
+    if (child.exitCode === null) await once(child, "exit");
+  });
+
+  test("answers, refuses bad arguments, and is cut off at its deadline", async () => {
+    const dispatcher = new CommandDispatcher({ executors: directory });
+    assert.equal((await dispatcher.dispatch({ command: "echo 'from a process'" })).output, "from a process");
+    assert.equal((await dispatcher.dispatch({ command: "echo" })).error, "usage: echo <text>");
+    assert.equal((await dispatcher.dispatch({ command: "echo --sleep 3000 late" })).status, "timeout");
   });
 });
