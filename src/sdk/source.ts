@@ -141,7 +141,8 @@ async function runStream<Config>(
   } catch (err) {
     if (!call.cancelled) {
       log.warn("stream failed", { source: sourceName, error: (err as Error).message });
-      call.destroy(asGrpcError(err));
+      // grpc-js turns an "error" on a server stream into the call's status.
+      call.emit("error", asGrpcError(err));
     }
   } finally {
     openStreams.delete(abort);

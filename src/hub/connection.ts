@@ -1,0 +1,359 @@
+/**
+ * One plugin, seen from the host: dial, Describe, check the protocol version, the kind and the config,
+ * watch health, and for sources keep the event stream open — reconnecting with backoff and jitter
+ * whenever any of it fails. Every change of phase is reported with a reason.
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "../observability/logger.ts";
+import {
+  ExecutorClient,
+  HealthCheckResponse_ServingStatus as ServingStatus,
+  HealthClient,
+  PluginKind,
+  SourceClient,
+  protocolIncompatibility,
+  type DescribeResponse,
+  type Event,
+  type HealthCheckResponse,
+} from "../protocol/index.ts";
+import { compileConfigSchema, ConfigError } from "../sdk/config.ts";
+import type { CloudEvent } from "../events/cloudevent.ts";
+import { Backoff } from "../retry/backoff.ts";
+import { callUnary, PluginCallError, toCallError } from "./calls.ts";
+import { toCloudEvent } from "./events.ts";
+import type { IngressPolicy, PluginDescription, PluginKindName, PluginPhase, PluginState } from "./state.ts";
+
+export interface PluginTarget {
+  kind: PluginKindName;
+  name: string;
+  /** host:port; undefined while the plugin is not reachable yet (e.g. its process is starting). */
+  address: string | undefined;
+  config: unknown;
+  credentials?: grpc.ChannelCredentials;
+  /** When address is undefined: why, for the state's reason and message. */
+  pending?: { reason: string; message: string };
+}
+
+export interface ConnectionHooks {
+  onState(state: PluginState): void;
+  onEvent(event: CloudEvent): void;
+}
+
+export interface ConnectionTimings {
+  describeTimeoutMs: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** A connection must stay ready this long before the backoff is reset (stops crash loops spinning). */
+  stableAfterMs: number;
+  /** Keepalive ping interval; dead peers are noticed within about twice this. */
+  keepaliveMs: number;
+}
+
+export const DEFAULT_TIMINGS: ConnectionTimings = {
+  describeTimeoutMs: 5_000,
+  backoffInitialMs: 200,
+  backoffMaxMs: 30_000,
+  stableAfterMs: 10_000,
+  keepaliveMs: 15_000,
+};
+
+const expectedKind = { source: PluginKind.PLUGIN_KIND_SOURCE, executor: PluginKind.PLUGIN_KIND_EXECUTOR };
+
+export class PluginConnection {
+  readonly #target: PluginTarget;
+  readonly #hooks: ConnectionHooks;
+  readonly #log: Logger;
+  readonly #timings: ConnectionTimings;
+  readonly #backoff: Backoff;
+  readonly #configJson: string;
+  #client: SourceClient | ExecutorClient | undefined;
+  #health: HealthClient | undefined;
+  #state: PluginState;
+  /** Bumped on every (re)connect and on close, so callbacks of an older attempt are ignored. */
+  #session = 0;
+  #calls: grpc.ClientReadableStream<unknown>[] = [];
+  #timers = new Set<NodeJS.Timeout>();
+  #lastDeliveredId: string;
+  #closed = false;
+
+  constructor(
+    target: PluginTarget,
+    hooks: ConnectionHooks,
+    log: Logger,
+    timings: ConnectionTimings,
+    lastDeliveredId = "",
+  ) {
+    this.#target = target;
+    this.#hooks = hooks;
+    this.#log = log.child({ plugin: target.name, kind: target.kind });
+    this.#timings = timings;
+    this.#backoff = new Backoff({ initialMs: timings.backoffInitialMs, maxMs: timings.backoffMaxMs });
+    this.#configJson = JSON.stringify(target.config ?? {});
+    this.#lastDeliveredId = lastDeliveredId;
+    const pending = target.pending ?? { reason: "Starting", message: "waiting for the plugin's address" };
+    this.#state = {
+      kind: target.kind,
+      name: target.name,
+      address: target.address ?? "",
+      phase: target.address ? "Connecting" : "Unavailable",
+      reason: target.address ? "Connecting" : pending.reason,
+      message: target.address ? `connecting to ${target.address}` : pending.message,
+      since: new Date(),
+    };
+    if (target.address) this.#dial(target.address);
+  }
+
+  get state(): PluginState {
+    return this.#state;
+  }
+
+  get target(): PluginTarget {
+    return this.#target;
+  }
+
+  /** The id of the last event delivered from this source, handed to a successor connection. */
+  get lastDeliveredId(): string {
+    return this.#lastDeliveredId;
+  }
+
+  get configJson(): string {
+    return this.#configJson;
+  }
+
+  /** The client for kind-specific calls, only while ready. */
+  readyClient(): SourceClient | ExecutorClient {
+    if (this.#state.phase !== "Ready" || !this.#client) {
+      throw new PluginCallError(
+        "unavailable",
+        `${this.#target.kind} '${this.#target.name}' is not ready: ${this.#state.message}`,
+      );
+    }
+    return this.#client;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#session++;
+    this.#cancelCalls();
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#client?.close();
+    this.#health?.close();
+  }
+
+  #dial(address: string): void {
+    const options: grpc.ChannelOptions = {
+      "grpc.keepalive_time_ms": this.#timings.keepaliveMs,
+      "grpc.keepalive_timeout_ms": 5_000,
+      "grpc.keepalive_permit_without_calls": 1,
+      "grpc.initial_reconnect_backoff_ms": 100,
+      "grpc.max_reconnect_backoff_ms": 2_000,
+      "grpc.max_receive_message_length": 16 * 1024 * 1024,
+    };
+    const credentials = this.#target.credentials ?? grpc.credentials.createInsecure();
+    this.#client =
+      this.#target.kind === "source"
+        ? new SourceClient(address, credentials, options)
+        : new ExecutorClient(address, credentials, options);
+    // Share the kind client's channel so health and calls see one connection.
+    this.#health = new HealthClient(address, credentials, {
+      ...options,
+      channelOverride: this.#client.getChannel(),
+    });
+    void this.#connect(++this.#session);
+  }
+
+  async #connect(session: number): Promise<void> {
+    const client = this.#client!;
+    this.#setState("Connecting", "Connecting", `connecting to ${this.#target.address}`);
+    try {
+      const described = await callUnary(client, client.describe, {}, this.#timings.describeTimeoutMs);
+      if (session !== this.#session) return;
+      const refusal = this.#refusal(described);
+      if (refusal) {
+        this.#refuse(session, refusal.phase, refusal.reason, refusal.message);
+        return;
+      }
+      const description = describe(described);
+      this.#state = { ...this.#state, plugin: description };
+      if (client instanceof SourceClient) {
+        const ingress = await this.#ingressPolicy(client);
+        if (session !== this.#session) return;
+        this.#state = { ...this.#state, ingress };
+      }
+      await this.#watchHealth(session);
+      if (session !== this.#session) return;
+      if (client instanceof SourceClient) this.#openStream(session, client);
+      this.#setState(
+        "Ready",
+        "Ready",
+        `${description.name} ${description.version} at ${this.#target.address}`,
+      );
+      this.#later(this.#timings.stableAfterMs, () => {
+        if (session === this.#session) this.#backoff.reset();
+      });
+    } catch (err) {
+      const failure = err instanceof PluginCallError ? err : new PluginCallError("failed", String(err));
+      this.#lost(
+        session,
+        failure.code === "timeout" ? "DescribeTimeout" : "ConnectionFailed",
+        failure.message,
+      );
+    }
+  }
+
+  /** Why this plugin cannot be used with this config, or undefined when it can. */
+  #refusal(described: DescribeResponse): { phase: PluginPhase; reason: string; message: string } | undefined {
+    const incompatible = protocolIncompatibility(described.protocolVersion);
+    if (incompatible) return { phase: "Incompatible", reason: "IncompatibleProtocol", message: incompatible };
+    if (described.kind !== expectedKind[this.#target.kind]) {
+      return {
+        phase: "Incompatible",
+        reason: "WrongKind",
+        message: `the plugin at ${this.#target.address} is not a ${this.#target.kind} plugin (it describes itself as kind ${described.kind})`,
+      };
+    }
+    try {
+      const schema = described.configSchemaJson === "" ? undefined : JSON.parse(described.configSchemaJson);
+      compileConfigSchema(schema).validate(this.#target.config ?? {});
+    } catch (err) {
+      const message =
+        err instanceof ConfigError
+          ? err.message
+          : `the plugin's config schema is not valid JSON: ${(err as Error).message}`;
+      return { phase: "ConfigInvalid", reason: "ConfigInvalid", message };
+    }
+    return undefined;
+  }
+
+  async #ingressPolicy(client: SourceClient): Promise<IngressPolicy> {
+    try {
+      const policy = await callUnary(
+        client,
+        client.ingressPolicy,
+        { sourceName: this.#target.name, configJson: this.#configJson },
+        this.#timings.describeTimeoutMs,
+      );
+      return { acceptCloudEvents: policy.acceptCloudevents, allowedTypes: policy.allowedTypes };
+    } catch (err) {
+      // Plugins written before IngressPolicy existed simply do not accept CloudEvents.
+      if (err instanceof PluginCallError && err.code === "unsupported")
+        return { acceptCloudEvents: false, allowedTypes: [] };
+      throw err;
+    }
+  }
+
+  /** Resolves once the plugin says SERVING; afterwards keeps following its health. */
+  #watchHealth(session: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const watch = this.#health!.watch({ service: "" });
+      this.#calls.push(watch);
+      let serving = false;
+      watch.on("data", (response: HealthCheckResponse) => {
+        if (session !== this.#session) return;
+        if (response.status === ServingStatus.SERVING) {
+          if (!serving) resolve();
+          else if (this.#state.phase === "Unavailable") this.#setState("Ready", "Ready", "serving again");
+          serving = true;
+        } else if (serving) {
+          this.#setState(
+            "Unavailable",
+            "NotServing",
+            "the plugin reports NOT_SERVING (it may be shutting down)",
+          );
+        }
+      });
+      watch.on("error", (err: grpc.ServiceError) => {
+        if (session !== this.#session || err.code === grpc.status.CANCELLED) return;
+        const failure = toCallError(err);
+        if (!serving) reject(failure);
+        else this.#lost(session, "ConnectionLost", failure.message);
+      });
+      watch.on("end", () => {
+        if (session === this.#session && serving)
+          this.#lost(session, "ConnectionLost", "the plugin ended its health stream");
+      });
+    });
+  }
+
+  #openStream(session: number, client: SourceClient): void {
+    const stream = client.stream({
+      sourceName: this.#target.name,
+      configJson: this.#configJson,
+      resumeAfterId: this.#lastDeliveredId,
+    });
+    this.#calls.push(stream);
+    stream.on("data", (event: Event) => {
+      if (session !== this.#session) return;
+      this.#lastDeliveredId = event.id;
+      this.#hooks.onEvent(toCloudEvent(this.#target.name, event));
+    });
+    stream.on("error", (err: grpc.ServiceError) => {
+      if (session !== this.#session || err.code === grpc.status.CANCELLED) return;
+      // A source without a stream (e.g. one that only receives webhooks) is fine as it is.
+      if (err.code === grpc.status.UNIMPLEMENTED) return;
+      this.#lost(session, "StreamFailed", toCallError(err).message);
+    });
+    stream.on("end", () => {
+      if (session !== this.#session) return;
+      // The plugin ended the stream cleanly; ask again after a pause rather than spin.
+      this.#later(this.#backoff.next(), () => {
+        if (session === this.#session && this.#client === client) this.#openStream(session, client);
+      });
+    });
+  }
+
+  /** Something failed: report it, drop this attempt's calls, and try again after a backoff. */
+  #lost(session: number, reason: string, message: string): void {
+    if (session !== this.#session || this.#closed) return;
+    const next = ++this.#session;
+    this.#cancelCalls();
+    const delay = this.#backoff.next();
+    this.#setState("Unavailable", reason, `${message} (retry ${this.#backoff.attempts} in ${delay} ms)`);
+    this.#later(delay, () => {
+      if (next === this.#session) void this.#connect(next);
+    });
+  }
+
+  /** The plugin cannot be used as configured: report it and retry only slowly (it may be upgraded). */
+  #refuse(session: number, phase: PluginPhase, reason: string, message: string): void {
+    if (session !== this.#session) return;
+    const next = ++this.#session;
+    this.#setState(phase, reason, message);
+    this.#later(this.#timings.backoffMaxMs, () => {
+      if (next === this.#session) void this.#connect(next);
+    });
+  }
+
+  #cancelCalls(): void {
+    for (const call of this.#calls) call.cancel();
+    this.#calls = [];
+  }
+
+  #later(ms: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (!this.#closed) run();
+    }, ms);
+    timer.unref();
+    this.#timers.add(timer);
+  }
+
+  #setState(phase: PluginPhase, reason: string, message: string): void {
+    const changed = phase !== this.#state.phase || reason !== this.#state.reason;
+    this.#state = { ...this.#state, phase, reason, message, since: changed ? new Date() : this.#state.since };
+    if (!changed) return;
+    this.#log.log(phase === "Ready" ? "info" : "warn", "plugin state", { phase, reason, detail: message });
+    this.#hooks.onState(this.#state);
+  }
+}
+
+function describe(described: DescribeResponse): PluginDescription {
+  return {
+    name: described.name,
+    version: described.version,
+    description: described.description,
+    configSchema: described.configSchemaJson === "" ? undefined : JSON.parse(described.configSchemaJson),
+    acceptsExternalRequests: described.capabilities?.externalRequests ?? false,
+    resumableStream: described.capabilities?.resumableStream ?? false,
+  };
+}
