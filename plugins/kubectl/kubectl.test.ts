@@ -1,0 +1,312 @@
+/**
+ * The kubectl executor as a real process running the REAL kubectl, and a recording stand-in that
+ * proves refused commands run nothing at all.
+ */
+import assert from "node:assert/strict";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import * as grpc from "@grpc/grpc-js";
+import {
+  ExecuteErrorCode,
+  type ExecuteResponse,
+  type ExecutorClient,
+  type HelpResponse,
+} from "patchbay/protocol";
+import { executorClient, startPlugin, unary, type StartedPlugin } from "../testing/index.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "patchbay-kubectl-"));
+const recordFile = join(dir, "invocations.log");
+
+/** A stand-in kubectl that writes each invocation's arguments, bracketed, as one line. */
+function script(name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `#!/bin/sh\n${body}\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+const recorder = script(
+  "record-kubectl",
+  `for a in "$@"; do printf '[%s]' "$a" >> '${recordFile}'; done; echo >> '${recordFile}'; echo ran`,
+);
+const slow = script("slow-kubectl", "echo starting; exec sleep 30");
+const chatty = script("chatty-kubectl", "head -c 300000 /dev/zero | tr '\\000' x");
+const failing = script(
+  "failing-kubectl",
+  'echo "Error from server (NotFound): pods \\"nope\\" not found" >&2; exit 1',
+);
+
+function invocations(): string[] {
+  return existsSync(recordFile) ? readFileSync(recordFile, "utf8").split("\n").filter(Boolean) : [];
+}
+
+/** A kubeconfig whose server refuses connections, so the real kubectl fails the way it would. */
+async function unreachableKubeconfig(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  const path = join(dir, "kubeconfig");
+  writeFileSync(
+    path,
+    `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}"}}]
+users: [{name: u, user: {token: secret}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`,
+  );
+  return path;
+}
+
+describe("kubectl executor", () => {
+  let plugin: StartedPlugin;
+  let client: ExecutorClient;
+  before(async () => {
+    plugin = await startPlugin("plugins/kubectl/main.ts", {
+      env: { KUBECONFIG: await unreachableKubeconfig(), HOME: dir },
+    });
+    client = executorClient(plugin.address);
+  });
+  after(async () => {
+    client.close();
+    await plugin.stop("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function run(args: string[], config: object = {}, timeoutMs = 10_000): Promise<ExecuteResponse> {
+    return unary<ExecuteResponse>(
+      (m, o, cb) =>
+        client.execute(
+          {
+            command: ["kubectl", ...args].join(" "),
+            args: ["kubectl", ...args],
+            prefix: "kubectl",
+            configJson: JSON.stringify(config),
+            context: { executorName: "kubectl", user: "alice", notifier: "", channel: "" },
+          },
+          m,
+          o,
+          cb,
+        ),
+      timeoutMs,
+    );
+  }
+
+  it("runs the real kubectl for an allowed verb", async () => {
+    const answer = await run(["version", "--client", "-o", "json"]);
+    assert.equal(answer.errorCode, ExecuteErrorCode.EXECUTE_ERROR_CODE_OK, answer.errorMessage);
+    assert.match(JSON.parse(answer.output).clientVersion.gitVersion, /^v1\./);
+  });
+
+  it("answers kubectl's own error as `failed` when the cluster cannot be reached", async () => {
+    const answer = await run(["get", "pods", "-n", "default"]);
+    assert.equal(answer.errorCode, ExecuteErrorCode.EXECUTE_ERROR_CODE_FAILED);
+    assert.match(answer.errorMessage, /kubectl exited with code 1/);
+    assert.match(answer.output, /connection refused|couldn't get current server API group list/);
+  });
+
+  it("passes allowed arguments verbatim, with nothing expanded", async () => {
+    const before = invocations().length;
+    const answer = await run(
+      ["get", "po", "-l", "app=web", "-o", "jsonpath={.items[*].metadata.name}", "-A"],
+      {
+        kubectlPath: recorder,
+      },
+    );
+    assert.equal(answer.errorCode, ExecuteErrorCode.EXECUTE_ERROR_CODE_OK, answer.errorMessage);
+    assert.equal(answer.output, "ran\n");
+    assert.deepEqual(invocations().slice(before), [
+      "[get][po][-l][app=web][-o][jsonpath={.items[*].metadata.name}][-A]",
+    ]);
+  });
+
+  it("adds the default namespace when a command names none", async () => {
+    const before = invocations().length;
+    await run(["get", "pods"], { kubectlPath: recorder, namespaces: ["shop"], defaultNamespace: "shop" });
+    await run(["version", "--client"], { kubectlPath: recorder, defaultNamespace: "shop" });
+    assert.deepEqual(invocations().slice(before), ["[get][pods][-n][shop]", "[version][--client]"]);
+  });
+
+  describe("refuses without running anything", () => {
+    const refused: [string, string[], object, RegExp][] = [
+      [
+        "a write verb",
+        ["delete", "pod", "web-1"],
+        {},
+        /verb "delete" is not allowed; allowed verbs: get, describe/,
+      ],
+      ["exec", ["exec", "web-1", "--", "sh"], {}, /flag -- is not allowed|verb "exec" is not allowed/],
+      ["no verb", ["-n", "default"], {}, /no verb given/],
+      [
+        "--kubeconfig",
+        ["get", "pods", "--kubeconfig", "/etc/other"],
+        {},
+        /flag --kubeconfig changes the identity/,
+      ],
+      [
+        "--kubeconfig=…",
+        ["get", "pods", "--kubeconfig=/tmp/evil"],
+        {},
+        /flag --kubeconfig changes the identity/,
+      ],
+      ["--server", ["get", "pods", "--server=https://evil:6443"], {}, /flag --server changes the identity/],
+      ["-s", ["get", "pods", "-s", "https://evil:6443"], {}, /flag -s changes the identity/],
+      ["--token", ["get", "pods", "--token=abc"], {}, /flag --token changes the identity/],
+      ["--as", ["get", "secrets", "--as", "system:admin"], {}, /flag --as changes the identity/],
+      [
+        "--as-group",
+        ["get", "pods", "--as-group=system:masters"],
+        {},
+        /flag --as-group changes the identity/,
+      ],
+      ["--context", ["get", "pods", "--context", "prod"], {}, /flag --context changes the identity/],
+      [
+        "--insecure-skip-tls-verify",
+        ["get", "pods", "--insecure-skip-tls-verify"],
+        {},
+        /changes the identity/,
+      ],
+      ["--watch", ["get", "pods", "-w"], {}, /watching never ends/],
+      ["--follow", ["logs", "web-1", "-f"], {}, /not allowed/],
+      ["--raw", ["get", "--raw", "/api/v1/secrets"], {}, /bypass the resource allow-list/],
+      ["-v=9", ["get", "pods", "-v=9"], {}, /verbose logs can print credentials/],
+      [
+        "an unknown flag",
+        ["get", "pods", "--overrides={}"],
+        {},
+        /flag --overrides is not on the kubectl executor's allow-list/,
+      ],
+      ["a file output", ["get", "pods", "-o", "jsonpath-file=/etc/passwd"], {}, /reads a local file/],
+      ["a value flag without a value", ["get", "pods", "-n"], {}, /flag -n needs a value/],
+      [
+        "a resource off the list",
+        ["get", "secrets"],
+        { resources: ["pods", "deployments"] },
+        /resource "secrets" is not allowed/,
+      ],
+      [
+        "a listed resource beside one off it",
+        ["get", "po,secret"],
+        { resources: ["pods"] },
+        /resource "secrets" is not allowed/,
+      ],
+      [
+        "TYPE/NAME off the list",
+        ["describe", "secret/db"],
+        { resources: ["pods"] },
+        /resource "secrets" is not allowed/,
+      ],
+      [
+        "a namespace off the list",
+        ["get", "pods", "-n", "kube-system"],
+        { namespaces: ["shop"] },
+        /namespace "kube-system" is not allowed/,
+      ],
+      [
+        "--namespace= off the list",
+        ["get", "pods", "--namespace=kube-system"],
+        { namespaces: ["shop"] },
+        /namespace "kube-system"/,
+      ],
+      [
+        "-A with a namespace list",
+        ["get", "pods", "-A"],
+        { namespaces: ["shop"] },
+        /--all-namespaces is not allowed/,
+      ],
+      [
+        "no namespace with a list and no default",
+        ["get", "pods"],
+        { namespaces: ["shop"] },
+        /name a namespace with -n/,
+      ],
+      ["; injection", ["get", "pods;", "rm", "-rf", "/"], {}, /shell metacharacter/],
+      ["$( ) injection", ["get", "pods", "-l", "app=$(id)"], {}, /shell metacharacter/],
+      ["backtick injection", ["get", "`id`"], {}, /shell metacharacter/],
+      ["newline injection", ["get", "pods\nrm -rf /"], {}, /shell metacharacter/],
+      ["pipe", ["get", "pods", "|", "sh"], {}, /shell metacharacter/],
+      ["redirect", ["get", "pods", ">", "/tmp/x"], {}, /shell metacharacter/],
+      ["&& chaining", ["version", "&&", "id"], {}, /shell metacharacter/],
+      ["${} expansion", ["get", "${HOME}"], {}, /shell metacharacter/],
+    ];
+    for (const [what, args, config, reason] of refused) {
+      it(what, async () => {
+        const before = invocations().length;
+        const answer = await run(args, { kubectlPath: recorder, ...config });
+        assert.equal(
+          answer.errorCode,
+          ExecuteErrorCode.EXECUTE_ERROR_CODE_FORBIDDEN,
+          `${what}: ${answer.output}`,
+        );
+        assert.match(answer.errorMessage, reason);
+        assert.equal(answer.output, "");
+        assert.deepEqual(invocations().slice(before), [], `${what} must not run kubectl`);
+      });
+    }
+  });
+
+  it("trims a huge output to maxOutputBytes and says so", async () => {
+    const answer = await run(["get", "pods"], { kubectlPath: chatty, maxOutputBytes: 1000 });
+    assert.equal(answer.errorCode, ExecuteErrorCode.EXECUTE_ERROR_CODE_OK);
+    assert.ok(answer.output.startsWith("x".repeat(1000)));
+    assert.match(answer.output, /output trimmed to 1000 bytes \(300000 bytes in all\)/);
+  });
+
+  it("answers a failing kubectl with `failed` and its stderr", async () => {
+    const answer = await run(["get", "pods", "nope"], { kubectlPath: failing });
+    assert.equal(answer.errorCode, ExecuteErrorCode.EXECUTE_ERROR_CODE_FAILED);
+    assert.match(answer.output, /pods "nope" not found/);
+  });
+
+  it("stops kubectl at the configured timeout", async () => {
+    const started = Date.now();
+    const answer = await run(["get", "pods"], { kubectlPath: slow, timeoutSeconds: 0.3 });
+    assert.equal(answer.errorCode, ExecuteErrorCode.EXECUTE_ERROR_CODE_TIMEOUT);
+    assert.match(answer.errorMessage, /longer than 0.3s and was stopped/);
+    assert.equal(answer.output, "starting\n");
+    assert.ok(Date.now() - started < 5000);
+  });
+
+  it("stops kubectl when the caller's deadline passes", async () => {
+    await assert.rejects(run(["get", "pods"], { kubectlPath: slow }, 300), {
+      code: grpc.status.DEADLINE_EXCEEDED,
+    });
+    // The plugin is still serving, and the slow kubectl is not holding it up.
+    const answer = await run(["version", "--client", "-o", "json"]);
+    assert.equal(answer.errorCode, ExecuteErrorCode.EXECUTE_ERROR_CODE_OK);
+  });
+
+  it("says so when kubectl cannot be found", async () => {
+    const answer = await run(["version"], { kubectlPath: join(dir, "no-such-kubectl") });
+    assert.equal(answer.errorCode, ExecuteErrorCode.EXECUTE_ERROR_CODE_FAILED);
+    assert.match(answer.errorMessage, /kubectl could not be started: .*no-such-kubectl not found/);
+  });
+
+  it("describes the allowed verbs, resources and namespaces in Help", async () => {
+    const help = await unary<HelpResponse>((m, o, cb) =>
+      client.help({ configJson: JSON.stringify({ resources: ["pods"], namespaces: ["shop"] }) }, m, o, cb),
+    );
+    assert.match(help.text, /Verbs: get, describe, logs, top, explain, api-resources, api-versions, version/);
+    assert.match(help.text, /Resources: pods/);
+    assert.match(help.text, /Namespaces: shop/);
+  });
+
+  it("rejects a bad config with INVALID_ARGUMENT naming the field", async () => {
+    for (const [config, problem] of [
+      [{ verbs: ["get; rm"] }, /config\.verbs\.0 must match pattern/],
+      [{ maxOutputBytes: 10 }, /config\.maxOutputBytes must be >= 256/],
+      [{ timeoutSeconds: 0 }, /config\.timeoutSeconds must be > 0/],
+      [{ kubectl: "x" }, /unknown property 'kubectl'/],
+    ] as const) {
+      await assert.rejects(run(["version"], config), (err: grpc.ServiceError) => {
+        assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+        assert.match(err.details, problem);
+        return true;
+      });
+    }
+  });
+});

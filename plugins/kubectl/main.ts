@@ -1,0 +1,101 @@
+/**
+ * kubectl: runs the real kubectl, never through a shell, read-only by default. Every argument is
+ * checked against allow-lists before anything runs; output is bounded and so is the time.
+ */
+import { ExecutorError, serveExecutor } from "patchbay/sdk";
+import { checkCommand, READ_ONLY_VERBS, Refusal } from "./policy.ts";
+import { runKubectl } from "./run.ts";
+
+interface KubectlConfig {
+  kubectlPath: string;
+  verbs: string[];
+  resources: string[];
+  namespaces: string[];
+  defaultNamespace?: string;
+  timeoutSeconds: number;
+  maxOutputBytes: number;
+}
+
+const nameList = (description: string, defaultValue: string[]) => ({
+  type: "array",
+  items: { type: "string", pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$" },
+  uniqueItems: true,
+  default: defaultValue,
+  description,
+});
+
+await serveExecutor<KubectlConfig>({
+  name: "kubectl",
+  version: "1.0.0",
+  description: "Runs kubectl, read-only by default, with allow-lists of verbs, resources and namespaces.",
+  configSchema: {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      kubectlPath: {
+        type: "string",
+        minLength: 1,
+        default: "kubectl",
+        description: "The kubectl binary: a path, or a name looked up on PATH.",
+      },
+      verbs: nameList("Allowed verbs. Default: read-only ones.", READ_ONLY_VERBS),
+      resources: nameList("Allowed resource types (short names and singulars match too). Empty: any.", []),
+      namespaces: nameList("Allowed namespaces; -A is then refused. Empty: any.", []),
+      defaultNamespace: {
+        type: "string",
+        pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description: "Namespace used when a command names none.",
+      },
+      timeoutSeconds: { type: "number", exclusiveMinimum: 0, maximum: 600, default: 20 },
+      maxOutputBytes: { type: "integer", minimum: 256, maximum: 4194304, default: 65536 },
+    },
+  },
+  async execute({ args, prefix, config, signal, log }) {
+    const kubectlArgs = withoutPrefix(args, prefix);
+    let checked;
+    try {
+      checked = checkCommand(kubectlArgs, config);
+    } catch (err) {
+      if (err instanceof Refusal) throw new ExecutorError("forbidden", err.message);
+      throw err;
+    }
+    log.info("running kubectl", { args: checked.args });
+    const outcome = await runKubectl(config.kubectlPath, checked.args, {
+      timeoutMs: config.timeoutSeconds * 1000,
+      maxOutputBytes: config.maxOutputBytes,
+      signal,
+    });
+    switch (outcome.kind) {
+      case "not-started":
+        throw new ExecutorError("failed", `kubectl could not be started: ${outcome.reason}`);
+      case "timeout":
+        throw new ExecutorError(
+          "timeout",
+          `kubectl took longer than ${config.timeoutSeconds}s and was stopped`,
+          outcome.output,
+        );
+      case "cancelled":
+        throw new ExecutorError("timeout", "cancelled by the caller; kubectl was stopped", outcome.output);
+      case "exited":
+        if (outcome.code !== 0) {
+          throw new ExecutorError("failed", `kubectl exited with code ${outcome.code}`, outcome.output);
+        }
+        return outcome.output;
+    }
+  },
+  help: (config) =>
+    [
+      "kubectl <verb> [resource] [flags] — runs kubectl.",
+      `Verbs: ${config.verbs.join(", ")}.`,
+      `Resources: ${config.resources.length > 0 ? config.resources.join(", ") : "any"}.`,
+      `Namespaces: ${config.namespaces.length > 0 ? config.namespaces.join(", ") : "any"}${config.defaultNamespace ? ` (default ${config.defaultNamespace})` : ""}.`,
+      "Flags: -n, -o, -l, -A, --field-selector, --tail, -c, --since, -p and other read-only ones; no --watch, --follow, files or identity flags.",
+    ].join("\n"),
+});
+
+/** "kubectl get pods" → ["get", "pods"]; the prefix may be several words (after alias expansion). */
+function withoutPrefix(args: string[], prefix: string): string[] {
+  const words = prefix.split(/\s+/).filter(Boolean);
+  const starts = words.length > 0 && words.every((word, i) => args[i] === word);
+  return args.slice(starts ? words.length : 1);
+}
