@@ -193,6 +193,13 @@ export class PluginConnection {
       });
     } catch (err) {
       const failure = err instanceof PluginCallError ? err : new PluginCallError("failed", String(err));
+      if (failure.code === "unsupported") {
+        // Describe is served per kind: a plugin that lacks ours is a plugin of another kind.
+        const service = this.#target.kind === "source" ? "patchbay.v1.Source" : "patchbay.v1.Executor";
+        const message = `the plugin at ${this.#target.address} does not serve ${service}: is it a ${this.#target.kind} plugin?`;
+        this.#refuse(session, "Incompatible", "WrongKind", message);
+        return;
+      }
       this.#lost(
         session,
         failure.code === "timeout" ? "DescribeTimeout" : "ConnectionFailed",

@@ -102,6 +102,16 @@ export function serveSource<Config = Record<string, unknown>>(
             (r) => callback(null, r),
             callback,
           ),
+        ingressPolicy: (
+          call: grpc.ServerUnaryCall<IngressPolicyRequest, IngressPolicyResponse>,
+          callback: grpc.sendUnaryData<IngressPolicyResponse>,
+        ) => {
+          try {
+            callback(null, ingressPolicy(plugin, call.request, shared.config));
+          } catch (err) {
+            callback(asGrpcError(err));
+          }
+        },
       }),
       onShutdown: () => {
         for (const stream of openStreams) stream.abort();
