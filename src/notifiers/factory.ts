@@ -1,0 +1,80 @@
+/** A Notifier spec to a ready sink: its secrets resolved, its URL checked. */
+import type { Writable } from "node:stream";
+import { validateNotifierSpec, type NotifierSpec, type ValueSource } from "../api/v1alpha1/index.ts";
+import type { SecretResolver } from "../secrets/index.ts";
+import { DiscordSink } from "./discord.ts";
+import { LogSink } from "./log.ts";
+import { MattermostSink } from "./mattermost.ts";
+import type { NotifierSink } from "./sink.ts";
+import { SlackSink } from "./slack.ts";
+import { TeamsSink } from "./teams.ts";
+import { WebhookSink } from "./webhook.ts";
+
+export interface SinkDependencies {
+  secrets: SecretResolver;
+  /** The Notifier's namespace, for Secret references. */
+  namespace?: string;
+  /** Where the log notifier writes; default stdout. */
+  logStream?: Writable;
+}
+
+export class NotifierConfigError extends Error {
+  override name = "NotifierConfigError";
+}
+
+/** Rejects with a NotifierConfigError naming the field when the spec is invalid or a secret cannot be resolved. */
+export async function createNotifierSink(spec: NotifierSpec, deps: SinkDependencies): Promise<NotifierSink> {
+  const problems = validateNotifierSpec(spec);
+  if (problems.length > 0) throw new NotifierConfigError(problems.join("; "));
+  const url = (source: ValueSource, field: string) => resolveUrl(deps, source, field);
+  switch (spec.type) {
+    case "slack":
+      return new SlackSink(await url(spec.slack!.webhookUrl, "spec.slack.webhookUrl"));
+    case "mattermost": {
+      const { webhookUrl, ...options } = spec.mattermost!;
+      return new MattermostSink(await url(webhookUrl, "spec.mattermost.webhookUrl"), options);
+    }
+    case "teams":
+      return new TeamsSink(await url(spec.teams!.webhookUrl, "spec.teams.webhookUrl"));
+    case "discord": {
+      const { webhookUrl, ...options } = spec.discord!;
+      return new DiscordSink(await url(webhookUrl, "spec.discord.webhookUrl"), options);
+    }
+    case "webhook": {
+      const webhook = spec.webhook!;
+      const headers: Record<string, string> = {};
+      for (const [name, source] of Object.entries(webhook.headers ?? {})) {
+        headers[name] = await resolve(deps, source, `spec.webhook.headers.${name}`);
+      }
+      return new WebhookSink(await url(webhook.url, "spec.webhook.url"), {
+        mode: webhook.mode ?? "json",
+        headers,
+      });
+    }
+    case "log":
+      return new LogSink(deps.logStream);
+  }
+}
+
+async function resolve(deps: SinkDependencies, source: ValueSource, field: string): Promise<string> {
+  try {
+    return await deps.secrets.resolve(source, deps.namespace);
+  } catch (error) {
+    throw new NotifierConfigError(`${field}: ${(error as Error).message}`);
+  }
+}
+
+async function resolveUrl(deps: SinkDependencies, source: ValueSource, field: string): Promise<string> {
+  const value = await resolve(deps, source, field);
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    // Never echo the value: a webhook URL is the secret.
+    throw new NotifierConfigError(`${field}: the resolved value is not a URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new NotifierConfigError(`${field}: the resolved URL must be http or https (got ${url.protocol})`);
+  }
+  return url.href;
+}

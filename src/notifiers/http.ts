@@ -1,0 +1,68 @@
+/** One HTTP POST and what its response means for retrying, shared by every HTTP platform. */
+import { DELIVERED, type DeliveryOutcome } from "./sink.ts";
+
+export interface HttpRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Longest response body excerpt quoted in a failure reason. */
+const REASON_BODY_CHARS = 200;
+
+export async function post(request: HttpRequest, signal: AbortSignal): Promise<DeliveryOutcome> {
+  let response: Response;
+  try {
+    response = await fetch(request.url, {
+      method: "POST",
+      headers: request.headers,
+      body: request.body,
+      signal,
+    });
+  } catch (error) {
+    return { kind: "retry", reason: describeFetchError(error, signal) };
+  }
+  if (response.ok) {
+    // Reading the body returns the connection to the pool; a cancelled body would close it.
+    await response.arrayBuffer().catch(() => undefined);
+    return DELIVERED;
+  }
+  const text = await response.text().catch(() => "");
+  const reason = `HTTP ${response.status}${text ? `: ${excerpt(text)}` : ""}`;
+  return classifyStatus(response.status, response.headers.get("retry-after"), reason);
+}
+
+/** 5xx, 408 and 429 are transient; other 4xx (and an unexpected 1xx/3xx) will not change on a retry. */
+export function classifyStatus(status: number, retryAfter: string | null, reason: string): DeliveryOutcome {
+  if (status === 408 || status === 429 || status >= 500) {
+    const retryAfterMs = retryAfter === null ? undefined : parseRetryAfter(retryAfter);
+    return retryAfterMs === undefined ? { kind: "retry", reason } : { kind: "retry", reason, retryAfterMs };
+  }
+  return { kind: "permanent", reason };
+}
+
+/** Retry-After as delay-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms from now; undefined if malformed. */
+export function parseRetryAfter(value: string, now = Date.now()): number | undefined {
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.ceil(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+function describeFetchError(error: unknown, signal: AbortSignal): string {
+  if (signal.aborted) {
+    const reason = signal.reason as { name?: string; message?: string } | undefined;
+    return reason?.name === "TimeoutError"
+      ? "request timed out"
+      : `request aborted: ${reason?.message ?? "aborted"}`;
+  }
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code) return `request failed: ${cause.code}${cause.message ? ` (${cause.message})` : ""}`;
+  return `request failed: ${(error as Error).message}`;
+}
+
+function excerpt(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > REASON_BODY_CHARS ? `${flat.slice(0, REASON_BODY_CHARS)}…` : flat;
+}
