@@ -169,11 +169,9 @@ const RATE_BY_TYPE: Record<NotifierType, Pick<ResolvedDelivery, "ratePerSecond" 
 };
 
 /** The delivery settings with every absent field filled from the defaults for this type. */
-export function deliveryDefaults(
-  type: NotifierType | undefined,
-  delivery?: NotifierDelivery,
-): ResolvedDelivery {
-  const base = type && type in RATE_BY_TYPE ? { ...BASE_DELIVERY, ...RATE_BY_TYPE[type] } : BASE_DELIVERY;
+export function deliveryDefaults(type: string | undefined, delivery?: NotifierDelivery): ResolvedDelivery {
+  const rate = type && Object.hasOwn(RATE_BY_TYPE, type) ? RATE_BY_TYPE[type as NotifierType] : undefined;
+  const base = rate ? { ...BASE_DELIVERY, ...rate } : BASE_DELIVERY;
   const resolved = { ...base };
   for (const key of Object.keys(resolved) as (keyof ResolvedDelivery)[]) {
     const value = delivery?.[key];

@@ -1,0 +1,118 @@
+/** Router and delivery metrics, registered on the registry the caller passes (never prom-client's global one). */
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+export type DropReason = "overflow" | "removed" | "shutdown";
+
+export const DROP_REASONS: readonly DropReason[] = ["overflow", "removed", "shutdown"];
+
+export interface RouterMetrics {
+  received: Counter<"source">;
+  duplicates: Counter<"source">;
+  routed: Counter<"source" | "notifier">;
+  delivered: Counter<"notifier">;
+  failed: Counter<"notifier">;
+  dropped: Counter<"notifier" | "reason">;
+  retries: Counter<"notifier">;
+  duration: Histogram<"notifier">;
+  /** Read at scrape time from every router registered on this registry. */
+  queueDepth: Gauge<"notifier">;
+}
+
+/** Something that can say how deep each notifier's queue is right now. */
+export interface QueueDepthSource {
+  queueDepths(): Iterable<[notifier: string, depth: number]>;
+}
+
+const depthSources = new WeakMap<Registry, Set<QueueDepthSource>>();
+
+/** Reuses metrics already on the registry, so several routers (or a restarted one) may share it. */
+export function routerMetrics(registry: Registry, source: QueueDepthSource): RouterMetrics {
+  let sources = depthSources.get(registry);
+  if (!sources) depthSources.set(registry, (sources = new Set()));
+  sources.add(source);
+  const registered = sources;
+  return {
+    received: counter(
+      registry,
+      "patchbay_events_received_total",
+      "Events published to the router, by source.",
+      ["source"],
+    ),
+    duplicates: counter(
+      registry,
+      "patchbay_events_duplicate_total",
+      "Events dropped because the same (source, id) was seen within the dedup window, by source.",
+      ["source"],
+    ),
+    routed: counter(
+      registry,
+      "patchbay_events_routed_total",
+      "Events queued for a notifier (selected by its sources and passing its filter), by source and notifier.",
+      ["source", "notifier"],
+    ),
+    delivered: counter(
+      registry,
+      "patchbay_notifier_delivered_total",
+      "Events a notifier's platform accepted.",
+      ["notifier"],
+    ),
+    failed: counter(
+      registry,
+      "patchbay_notifier_failed_total",
+      "Events given up on: a permanent error, or retries exhausted.",
+      ["notifier"],
+    ),
+    dropped: counter(
+      registry,
+      "patchbay_notifier_dropped_total",
+      "Events dropped undelivered, by reason: overflow (queue full, oldest dropped), removed (notifier deleted), shutdown (drain deadline passed).",
+      ["notifier", "reason"],
+    ),
+    retries: counter(
+      registry,
+      "patchbay_notifier_retries_total",
+      "Delivery attempts repeated after a retryable error.",
+      ["notifier"],
+    ),
+    duration:
+      (registry.getSingleMetric("patchbay_notifier_delivery_duration_seconds") as
+        Histogram<"notifier"> | undefined) ??
+      new Histogram({
+        name: "patchbay_notifier_delivery_duration_seconds",
+        help: "Duration of one delivery attempt (one request to the platform), by notifier.",
+        labelNames: ["notifier"] as const,
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+        registers: [registry],
+      }),
+    queueDepth:
+      (registry.getSingleMetric("patchbay_notifier_queue_depth") as Gauge<"notifier"> | undefined) ??
+      new Gauge({
+        name: "patchbay_notifier_queue_depth",
+        help: "Events waiting in a notifier's queue (not counting the one in flight).",
+        labelNames: ["notifier"] as const,
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const router of registered)
+            for (const [notifier, depth] of router.queueDepths()) this.set({ notifier }, depth);
+        },
+      }),
+  };
+}
+
+/** Stops reporting a router's queues (after it is shut down). */
+export function forgetQueueDepths(registry: Registry, source: QueueDepthSource): void {
+  depthSources.get(registry)?.delete(source);
+}
+
+function counter<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: L[],
+): Counter<L> {
+  return (
+    (registry.getSingleMetric(name) as Counter<L> | undefined) ??
+    new Counter({ name, help, labelNames, registers: [registry] })
+  );
+}
