@@ -25,7 +25,13 @@ export function runProcessPlugin(
   timings?: Partial<ProcessTimings>,
 ): RunningProcessPlugin {
   const { kind, name, config } = plugin;
-  hub.upsert({ kind, name, config, address: undefined, pending: { reason: "Starting", message: "starting the plugin process" } });
+  hub.upsert({
+    kind,
+    name,
+    config,
+    address: undefined,
+    pending: { reason: "Starting", message: "starting the plugin process" },
+  });
   const child = new PluginProcess(plugin.process, log, timings);
   child.on("ready", (address) => hub.upsert({ kind, name, config, address }));
   child.on("exited", (description, restartInMs) =>
@@ -34,7 +40,10 @@ export function runProcessPlugin(
       name,
       config,
       address: undefined,
-      pending: { reason: "ProcessExited", message: `the plugin process ${description}; restarting in ${restartInMs} ms` },
+      pending: {
+        reason: "ProcessExited",
+        message: `the plugin process ${description}; restarting in ${restartInMs} ms`,
+      },
     }),
   );
   return {

@@ -120,6 +120,7 @@ export class PluginProcess extends EventEmitter<ProcessEvents> {
       if (handshake) {
         announced = true;
         clearTimeout(handshakeTimer);
+        this.#log.info("plugin process ready", { pid: child.pid, address: handshake[2] });
         this.emit("ready", handshake[2]!, child.pid!);
       } else {
         this.#log.info("plugin output", { line });

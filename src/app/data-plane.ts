@@ -1,0 +1,170 @@
+/**
+ * The data plane, assembled: plugin hub → router → notifiers, the HTTP ingress with command dispatch
+ * and chat, and the management port. `patchbay local` and `patchbay operator` both run one and tell
+ * it, as things change, which plugins and notifiers exist; how plugins are started is theirs.
+ */
+import type { Writable } from "node:stream";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import type { Notifier } from "../api/v1alpha1/index.ts";
+import { CommandDispatcher } from "../commands/index.ts";
+import { PluginHub, type ConnectionTimings } from "../hub/index.ts";
+import { startIngress, type ChatChannel, type RunningIngress } from "../ingress/index.ts";
+import {
+  startManagementServer,
+  type ReadinessCheck,
+  type RunningManagementServer,
+} from "../management/index.ts";
+import { createNotifierSink } from "../notifiers/index.ts";
+import { createLogger, type Logger } from "../observability/logger.ts";
+import {
+  Router,
+  routeFor,
+  type NotifierRoute,
+  type RouterStats,
+  type SourceLabels,
+} from "../router/index.ts";
+import type { SecretResolver } from "../secrets/index.ts";
+import { HubExecutorDirectory, HubSourceDirectory, type DeclaredExecutor } from "./directories.ts";
+
+export interface DataPlaneOptions {
+  ingress: { host: string; port: number; tokens?: string[]; maxBodyBytes?: number };
+  management: { host: string; port: number };
+  secrets: SecretResolver;
+  log?: Logger;
+  /** Where log notifiers write; default stdout. */
+  logStream?: Writable;
+  hubTimings?: Partial<ConnectionTimings>;
+  /** Extra readiness checks, e.g. the operator's informers. */
+  readinessChecks?: Record<string, ReadinessCheck>;
+}
+
+/** A Notifier that could not be applied, and why (for a status condition or a log line). */
+export interface NotifierProblem {
+  name: string;
+  message: string;
+}
+
+export class DataPlane {
+  readonly registry = new Registry();
+  readonly hub: PluginHub;
+  readonly router: Router;
+  readonly #options: DataPlaneOptions;
+  readonly #log: Logger;
+  readonly #dispatcher: CommandDispatcher;
+  #sourceNames = new Set<string>();
+  #executors: DeclaredExecutor[] = [];
+  #chat = new Map<string, ChatChannel>();
+  #ingress: RunningIngress | undefined;
+  #management: RunningManagementServer | undefined;
+
+  constructor(options: DataPlaneOptions) {
+    this.#options = options;
+    this.#log = options.log ?? createLogger("patchbay");
+    collectDefaultMetrics({ register: this.registry });
+    this.router = new Router({ registry: this.registry, logger: this.#log.child({ component: "router" }) });
+    this.hub = new PluginHub({
+      log: this.#log.child({ component: "hub" }),
+      onEvent: (event) => this.router.publish(event),
+      timings: options.hubTimings,
+    });
+    this.#dispatcher = new CommandDispatcher({
+      executors: new HubExecutorDirectory(this.hub, () => this.#executors),
+      registry: this.registry,
+    });
+  }
+
+  get ingressUrl(): string | undefined {
+    return this.#ingress?.url;
+  }
+
+  get managementUrl(): string | undefined {
+    return this.#management?.url;
+  }
+
+  async start(): Promise<void> {
+    const { ingress, management } = this.#options;
+    this.#ingress = await startIngress({
+      host: ingress.host,
+      port: ingress.port,
+      sources: new HubSourceDirectory(this.hub, () => this.#sourceNames),
+      sink: this.router,
+      commands: this.#dispatcher,
+      chat: { lookup: (name) => this.#chat.get(name) },
+      auth: { tokens: ingress.tokens ?? [] },
+      maxBodyBytes: ingress.maxBodyBytes,
+      registry: this.registry,
+      log: this.#log.child({ component: "ingress" }),
+    });
+    this.#management = await startManagementServer({
+      host: management.host,
+      port: management.port,
+      registry: this.registry,
+      checks: {
+        ingress: () => (this.#ingress?.server.listening ? undefined : "the ingress is not listening"),
+        router: () => (this.router.accepting ? undefined : "the router is draining"),
+        ...this.#options.readinessChecks,
+      },
+    });
+  }
+
+  setSources(sources: readonly SourceLabels[]): void {
+    this.#sourceNames = new Set(sources.map((source) => source.name));
+    this.router.setSources(sources);
+  }
+
+  setExecutors(executors: readonly DeclaredExecutor[]): void {
+    this.#executors = [...executors];
+  }
+
+  /** Builds each notifier's sink (resolving its secrets) and applies them all; returns those that failed. */
+  async setNotifiers(notifiers: readonly Notifier[]): Promise<NotifierProblem[]> {
+    const routes: NotifierRoute[] = [];
+    const chat = new Map<string, ChatChannel>();
+    const problems: NotifierProblem[] = [];
+    for (const notifier of notifiers) {
+      if (notifier.spec.suspend) continue;
+      const name = notifier.metadata.name;
+      const namespace = notifier.metadata.namespace;
+      try {
+        const sink = await createNotifierSink(notifier.spec, {
+          secrets: this.#options.secrets,
+          namespace,
+          logStream: this.#options.logStream,
+        });
+        routes.push(routeFor(notifier, sink));
+        chat.set(name, await this.#chatChannel(notifier));
+      } catch (err) {
+        problems.push({ name, message: (err as Error).message });
+      }
+    }
+    this.router.setNotifiers(routes);
+    this.#chat = chat;
+    return problems;
+  }
+
+  /** Stops accepting, delivers what is queued until the deadline, then closes everything. */
+  async stop(deadlineMs: number): Promise<RouterStats> {
+    const until = Date.now() + deadlineMs;
+    await this.#ingress?.close(Math.min(5_000, deadlineMs / 2));
+    const stats = await this.router.drain(Math.max(0, until - Date.now()));
+    this.hub.close();
+    await this.#management?.close();
+    return stats;
+  }
+
+  async #chatChannel(notifier: Notifier): Promise<ChatChannel> {
+    const commands = notifier.spec.commands;
+    const namespace = notifier.metadata.namespace;
+    const secrets = this.#options.secrets;
+    return {
+      type: notifier.spec.type,
+      allowedExecutors: commands?.executors,
+      slackSigningSecret: commands?.slack
+        ? await secrets.resolve(commands.slack.signingSecret, namespace)
+        : undefined,
+      mattermostToken: commands?.mattermost
+        ? await secrets.resolve(commands.mattermost.token, namespace)
+        : undefined,
+    };
+  }
+}

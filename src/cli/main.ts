@@ -1,0 +1,105 @@
+/**
+ * The `patchbay` command: one program, several roles.
+ *   patchbay local     hub + router + ingress with plugins as child processes, no cluster
+ *   patchbay operator  the controller against a cluster, plus the data plane
+ *   patchbay exec      send a command to a running Patchbay and print the answer
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { execCommand } from "./exec.ts";
+
+const USAGE = `Usage: patchbay <command> [options]
+
+Commands:
+  local [--dir DIR]            Run locally: plugins from DIR (default config/local) as child processes,
+        [--host H] [--port P]  the CloudEvents ingress on H:P (default 127.0.0.1:8080) and
+        [--management-port M]  /healthz, /readyz, /metrics on M (default 8081).
+  operator                     Run the operator against the cluster (in-cluster config or KUBECONFIG).
+  exec "<command>"             Run a command through a running Patchbay and print the answer.
+       [--url URL]             Where Patchbay listens (default $PATCHBAY_URL or http://127.0.0.1:8080).
+       [--token TOKEN]         Bearer token, if the ingress requires one (default $PATCHBAY_TOKEN).
+  version                      Print the version.
+
+Exit codes: 0 success; 1 the command ran but did not succeed; 2 usage error; 3 Patchbay unreachable.`;
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "local": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          dir: { type: "string", default: "config/local" },
+          host: { type: "string", default: "127.0.0.1" },
+          port: { type: "string", default: "8080" },
+          "management-port": { type: "string", default: "8081" },
+        },
+      });
+      const { runLocal } = await import("../local/index.ts");
+      await runLocal({
+        directory: values.dir,
+        host: values.host,
+        port: port(values.port, "--port"),
+        managementPort: port(values["management-port"], "--management-port"),
+      });
+      return EXIT.ok;
+    }
+    case "operator": {
+      const { runOperator } = await import("../operator/index.ts");
+      await runOperator();
+      return EXIT.ok;
+    }
+    case "exec": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { url: { type: "string" }, token: { type: "string" } },
+      });
+      if (positionals.length === 0)
+        throw new UsageError('exec needs a command, e.g. patchbay exec "echo hello"');
+      return execCommand({
+        command: positionals.join(" "),
+        url: values.url ?? process.env.PATCHBAY_URL ?? "http://127.0.0.1:8080",
+        token: values.token ?? process.env.PATCHBAY_TOKEN,
+      });
+    }
+    case "version":
+    case "--version": {
+      const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+        version: string;
+      };
+      console.log(pkg.version);
+      return EXIT.ok;
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(USAGE);
+      return command === undefined ? EXIT.usage : EXIT.ok;
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+class UsageError extends Error {}
+
+function port(value: string, flag: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65535)
+    throw new UsageError(`${flag} must be a port number (got '${value}')`);
+  return number;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  // parseArgs reports unknown or malformed options with codes starting ERR_PARSE_ARGS.
+  const usage =
+    err instanceof UsageError || String((err as NodeJS.ErrnoException).code).startsWith("ERR_PARSE_ARGS");
+  console.error(`patchbay: ${(err as Error).message}`);
+  if (usage) console.error(`Run 'patchbay help' for usage.`);
+  process.exitCode = usage ? EXIT.usage : EXIT.failed;
+}

@@ -1,0 +1,2 @@
+export { loadManifests, addDocuments } from "./load.ts";
+export type { ManifestSet, Located } from "./load.ts";
