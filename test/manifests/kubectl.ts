@@ -25,11 +25,12 @@ export async function kubectl(args: string[], env: Record<string, string> = {}):
   });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+/** A parsed manifest; tests read deep into it, so the rest is loosely typed on purpose. */
 export type K8sObject = {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   [key: string]: any;
 };
 
