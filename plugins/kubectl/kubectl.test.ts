@@ -183,6 +183,12 @@ describe("kubectl executor", () => {
       ["a file output", ["get", "pods", "-o", "jsonpath-file=/etc/passwd"], {}, /reads a local file/],
       ["a value flag without a value", ["get", "pods", "-n"], {}, /flag -n needs a value/],
       [
+        "a flag smuggled as a value",
+        ["get", "pods", "-l", "--kubeconfig=/tmp/evil"],
+        {},
+        /flag -l needs a value, not the flag-like/,
+      ],
+      [
         "a resource off the list",
         ["get", "secrets"],
         { resources: ["pods", "deployments"] },

@@ -190,6 +190,9 @@ export function checkCommand(args: string[], policy: KubectlPolicy): CheckedComm
     if (kind === "value" && value === undefined) {
       value = args[++i];
       if (value === undefined) throw new Refusal(`flag ${name} needs a value`);
+      // kubectl would take it as the value, but a flag-looking value is a smuggling attempt or a typo.
+      if (value.startsWith("-"))
+        throw new Refusal(`flag ${name} needs a value, not the flag-like ${JSON.stringify(value)}`);
     }
     if (kind === "boolean" && value !== undefined && value !== "true" && value !== "false") {
       throw new Refusal(`flag ${name} takes true or false, not ${JSON.stringify(value)}`);
