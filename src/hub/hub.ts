@@ -4,10 +4,9 @@
  */
 import { EventEmitter } from "node:events";
 import type { Logger } from "../observability/logger.ts";
+import type { ExecutorClient, SourceClient } from "../protocol/index.ts";
 import {
   ExecuteErrorCode,
-  ExecutorClient,
-  SourceClient,
   type ExecuteContext,
   type ExecuteResponse,
   type ExternalResponse,

@@ -1,5 +1,5 @@
 /** serveExecutor: a few functions in, a complete executor plugin process out. */
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import {
   ExecuteErrorCode,
   ExecutorService,

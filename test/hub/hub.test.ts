@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { PluginCallError, PluginHub, type PluginState } from "../../src/hub/index.ts";
+import type { PluginCallError } from "../../src/hub/index.ts";
+import { PluginHub, type PluginState } from "../../src/hub/index.ts";
 import { runProcessPlugin, type RunningProcessPlugin } from "../../src/local/process-plugins.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { HealthService, PluginKind, SourceService, type DescribeResponse } from "../../src/protocol/index.ts";

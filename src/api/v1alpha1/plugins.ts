@@ -76,7 +76,7 @@ export interface PluginSpecCommon {
   suspend?: boolean;
 }
 
-export interface SourcePluginSpec extends PluginSpecCommon {}
+export type SourcePluginSpec = PluginSpecCommon;
 
 export interface ExecutorPluginSpec extends PluginSpecCommon {
   /** Command prefixes this executor answers, e.g. ["kubectl"]; the longest match wins. */
