@@ -1,0 +1,305 @@
+/**
+ * The samples against the CRDs' schemas and CEL rules (crd-validator.ts: ajv plus the CEL subset),
+ * and bad objects, one per rule, rejected with the rule's message. Where src/api/v1alpha1 states the
+ * same rule for `patchbay local`, both must agree.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { CRD_FILES, readObjects, sampleFiles, type K8sObject } from "./kubectl.ts";
+import { crdValidator, type CrdValidator } from "./crd-validator.ts";
+import {
+  PREFIX_PATTERN,
+  validateExecutorSpec,
+  validateNotifierSpec,
+  validateSourceSpec,
+} from "../../src/api/v1alpha1/index.ts";
+
+const validators = new Map<string, CrdValidator>(
+  CRD_FILES.map((file) => {
+    const crd = readObjects(file)[0]!;
+    return [crd.spec.names.kind, crdValidator(crd.spec.versions[0].schema.openAPIV3Schema)];
+  }),
+);
+const validate = (object: K8sObject) => validators.get(object.kind)!.validate(object);
+
+/** What `patchbay local` says about the same spec. */
+function localProblems(object: K8sObject): string[] {
+  if (object.kind === "SourcePlugin") return validateSourceSpec(object.spec);
+  if (object.kind === "ExecutorPlugin") return validateExecutorSpec(object.spec);
+  return validateNotifierSpec(object.spec);
+}
+
+const IMAGE = "ghcr.io/patchbay/patchbay:0.1.0";
+const source = (spec: object): K8sObject => ({
+  apiVersion: "patchbay.dev/v1alpha1",
+  kind: "SourcePlugin",
+  metadata: { name: "heartbeat" },
+  spec,
+});
+const executor = (spec: object): K8sObject => ({
+  apiVersion: "patchbay.dev/v1alpha1",
+  kind: "ExecutorPlugin",
+  metadata: { name: "echo" },
+  spec: { prefixes: ["echo"], runtime: { pod: { image: IMAGE } }, ...spec },
+});
+const notifier = (spec: object): K8sObject => ({
+  apiVersion: "patchbay.dev/v1alpha1",
+  kind: "Notifier",
+  metadata: { name: "chat" },
+  spec,
+});
+const slackUrl = { webhookUrl: { secretKeyRef: { name: "slack", key: "url" } } };
+
+describe("samples in config/samples", () => {
+  const samples = sampleFiles().flatMap((file) => readObjects(file).map((object) => ({ file, object })));
+
+  it("include heartbeat, echo and a log Notifier", () => {
+    const names = samples.map(({ object }) => `${object.kind}/${object.metadata.name}`);
+    for (const expected of ["SourcePlugin/heartbeat", "ExecutorPlugin/echo", "Notifier/log"]) {
+      assert.ok(names.includes(expected), names.join(", "));
+    }
+  });
+
+  for (const { file, object } of samples) {
+    it(`${file} (${object.kind}/${object.metadata.name}) validates against its CRD and the local rules`, () => {
+      assert.ok(validators.has(object.kind), `${object.kind} is not a Patchbay kind`);
+      assert.deepEqual(validate(object), []);
+      assert.deepEqual(localProblems(object), []);
+    });
+  }
+
+  it("plugin samples run the Patchbay image with a bundled plugin's entrypoint", () => {
+    for (const { object } of samples.filter(({ object }) => object.kind !== "Notifier")) {
+      const pod = object.spec.runtime.pod;
+      assert.equal(pod?.image, IMAGE, object.metadata.name);
+      assert.match(pod.args[0], /^plugins\/[a-z-]+\/main\.m?[tj]s$/);
+    }
+  });
+});
+
+interface BadCase {
+  name: string;
+  object: K8sObject;
+  /** The CRD's answer. */
+  message: RegExp;
+  /** Whether src/api/v1alpha1's local validation states the same rule. */
+  local?: boolean;
+}
+
+const badCases: BadCase[] = [
+  {
+    name: "no runtime mode",
+    object: source({ runtime: {} }),
+    message: /exactly one runtime mode/,
+    local: true,
+  },
+  {
+    name: "two runtime modes",
+    object: source({ runtime: { pod: { image: IMAGE }, external: { address: "plugin:50051" } } }),
+    message: /exactly one runtime mode/,
+    local: true,
+  },
+  { name: "pod without image", object: source({ runtime: { pod: {} } }), message: /image/, local: true },
+  {
+    name: "a port out of range",
+    object: source({ runtime: { pod: { image: IMAGE, port: 70000 } } }),
+    message: /\/spec\/runtime\/pod\/port: must be <= 65535/,
+  },
+  {
+    name: "a sidecar on Patchbay's own port",
+    object: source({ runtime: { sidecar: { image: IMAGE, port: 8081 } } }),
+    message: /8080 and 8081 are Patchbay's own/,
+  },
+  {
+    name: "an external address without a port",
+    object: source({ runtime: { external: { address: "plugin.tools.svc" } } }),
+    message: /\/spec\/runtime\/external\/address: must match pattern/,
+    local: true,
+  },
+  {
+    name: "an external address with port 65536",
+    object: source({ runtime: { external: { address: "plugin:65536" } } }),
+    message: /address: must match pattern/,
+  },
+  {
+    name: "an env var with value and valueFrom",
+    object: source({
+      runtime: {
+        pod: {
+          image: IMAGE,
+          env: [{ name: "A", value: "x", valueFrom: { secretKeyRef: { name: "s", key: "k" } } }],
+        },
+      },
+    }),
+    message: /set value or valueFrom, not both/,
+  },
+  {
+    name: "the same env var twice",
+    object: source({ runtime: { pod: { image: IMAGE, env: [{ name: "A" }, { name: "A" }] } } }),
+    message: /duplicate entries for key name/,
+  },
+  {
+    name: "a name that cannot name a Service",
+    object: { ...source({ runtime: { pod: { image: IMAGE } } }), metadata: { name: "1heartbeat" } },
+    message: /DNS-1035 label/,
+  },
+  {
+    name: "an unknown field (kubectl's strict validation)",
+    object: source({ runtime: { pod: { image: IMAGE, imagePullPolicy: "Always" } } }),
+    message: /must NOT have additional properties/,
+  },
+  {
+    name: "no prefixes",
+    object: executor({ prefixes: [] }),
+    message: /must NOT have fewer than 1 items/,
+    local: true,
+  },
+  {
+    name: "an upper-case prefix",
+    object: executor({ prefixes: ["Kubectl"] }),
+    message: /lower-case words/,
+    local: true,
+  },
+  {
+    name: "a prefix with a leading space",
+    object: executor({ prefixes: [" git"] }),
+    message: /lower-case words/,
+    local: true,
+  },
+  {
+    name: "a prefix with a double space",
+    object: executor({ prefixes: ["git  log"] }),
+    message: /lower-case words/,
+    local: true,
+  },
+  { name: "an empty prefix", object: executor({ prefixes: [""] }), message: /lower-case words/, local: true },
+  {
+    name: "duplicate prefixes",
+    object: executor({ prefixes: ["echo", "echo"] }),
+    message: /duplicate items/,
+    local: true,
+  },
+  {
+    name: "an empty alias",
+    object: executor({ aliases: { e: "" } }),
+    message: /aliases\/e: must NOT have fewer than 1/,
+    local: true,
+  },
+  {
+    name: "a timeout over 600 s",
+    object: executor({ timeoutSeconds: 601 }),
+    message: /must be <= 600/,
+    local: true,
+  },
+  {
+    name: "an unknown notifier type",
+    object: notifier({ type: "irc" }),
+    message: /must be equal to one of the allowed values/,
+    local: true,
+  },
+  {
+    name: "type slack without its block",
+    object: notifier({ type: "slack" }),
+    message: /the block named by type must be set/,
+    local: true,
+  },
+  {
+    name: "a block other than the type's",
+    object: notifier({ type: "log", slack: slackUrl }),
+    message: /only the block named by type may be set/,
+    local: true,
+  },
+  {
+    name: "a value source with two origins",
+    object: notifier({
+      type: "slack",
+      slack: { webhookUrl: { value: "https://hooks.slack.com/x", env: "SLACK_URL" } },
+    }),
+    message: /set exactly one of value, secretKeyRef, env, file/,
+    local: true,
+  },
+  {
+    name: "a webhook URL that is not http",
+    object: notifier({ type: "webhook", webhook: { url: { value: "ftp://example.com/in" } } }),
+    message: /http or https URL/,
+    local: true,
+  },
+  {
+    name: "sources with neither names nor selector",
+    object: notifier({ type: "log", sources: {} }),
+    message: /set names and\/or selector/,
+    local: true,
+  },
+  {
+    name: "initial backoff above the maximum",
+    object: notifier({ type: "log", delivery: { initialBackoffMs: 5000, maxBackoffMs: 1000 } }),
+    message: /initialBackoffMs must not exceed maxBackoffMs/,
+    local: true,
+  },
+  {
+    name: "an unknown severity",
+    object: notifier({ type: "log", filter: { minSeverity: "loud" } }),
+    message: /minSeverity: must be equal to one of the allowed values/,
+    local: true,
+  },
+  {
+    name: "a condition with a status outside True/False/Unknown",
+    object: {
+      ...source({ runtime: { pod: { image: IMAGE } } }),
+      status: {
+        conditions: [
+          {
+            type: "Ready",
+            status: "Yes",
+            reason: "Up",
+            message: "",
+            lastTransitionTime: "2025-01-01T00:00:00Z",
+          },
+        ],
+      },
+    },
+    message: /status\/conditions\/0\/status: must be equal to one of the allowed values/,
+  },
+];
+
+describe("bad objects are refused, naming the problem", () => {
+  for (const { name, object, message, local } of badCases) {
+    it(name, () => {
+      const problems = validate(object);
+      assert.ok(
+        problems.some((problem) => message.test(problem)),
+        `expected ${message}, got:\n${problems.join("\n")}`,
+      );
+      if (local) assert.notDeepEqual(localProblems(object), [], "patchbay local should refuse it too");
+    });
+  }
+
+  it("each bad case is the good object plus one mistake (the fixtures are not broken elsewhere)", () => {
+    assert.deepEqual(validate(source({ runtime: { pod: { image: IMAGE } } })), []);
+    assert.deepEqual(validate(executor({})), []);
+    assert.deepEqual(validate(notifier({ type: "slack", slack: slackUrl })), []);
+    assert.deepEqual(validate(notifier({ type: "log" })), []);
+  });
+
+  it("the CRD's prefix rule and PREFIX_PATTERN agree", () => {
+    const crd = readObjects(CRD_FILES[1]!)[0]!;
+    const items = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.prefixes.items;
+    const rule = items["x-kubernetes-validations"][0].rule as string;
+    const pattern = new RegExp(rule.match(/matches\('(.*)'\)/)![1]!);
+    for (const candidate of [
+      "echo",
+      "git log",
+      "helm-3 list",
+      "a.b_c",
+      "Echo",
+      "git  log",
+      " git",
+      "git ",
+      "",
+      "-x",
+      "ä",
+    ]) {
+      assert.equal(pattern.test(candidate), PREFIX_PATTERN.test(candidate), JSON.stringify(candidate));
+    }
+  });
+});
