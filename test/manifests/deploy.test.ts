@@ -1,0 +1,224 @@
+/**
+ * The rendered install (`kubectl kustomize .`) as a cluster admin would review it: a hardened manager
+ * Deployment, least-privilege RBAC whose subjects exist, Services that reach real ports, a NetworkPolicy
+ * that selects plugin Pods; and a Dockerfile whose image matches what the Deployment runs.
+ */
+import { before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { kubectl, parseObjects, ROOT, type K8sObject } from "./kubectl.ts";
+
+let install: K8sObject[];
+const find = (kind: string, name: string) => {
+  const object = install.find((o) => o.kind === kind && o.metadata.name === name);
+  assert.ok(object, `${kind}/${name} is not rendered`);
+  return object;
+};
+
+before(async () => {
+  install = parseObjects((await kubectl(["kustomize", "."])).stdout);
+});
+
+describe("the manager Deployment", () => {
+  const deployment = () => find("Deployment", "patchbay-controller-manager");
+  const manager = () =>
+    deployment().spec.template.spec.containers.find((c: { name: string }) => c.name === "manager");
+
+  it("runs two replicas with a rolling update, for leader election", () => {
+    assert.equal(deployment().spec.replicas, 2);
+    assert.equal(deployment().spec.strategy.type, "RollingUpdate");
+    assert.equal(find("PodDisruptionBudget", "patchbay-controller-manager").spec.minAvailable, 1);
+  });
+
+  it("runs `node src/cli/main.ts operator` from the released image", () => {
+    assert.equal(manager().image, "ghcr.io/patchbay/patchbay:0.1.0");
+    assert.deepEqual([...manager().command, ...manager().args], ["node", "src/cli/main.ts", "operator"]);
+  });
+
+  it("is non-root, read-only, without privilege escalation or capabilities, under RuntimeDefault seccomp", () => {
+    const pod = deployment().spec.template.spec;
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    assert.equal(pod.securityContext.seccompProfile.type, "RuntimeDefault");
+    assert.equal(pod.automountServiceAccountToken, undefined, "the manager needs its token");
+    const security = manager().securityContext;
+    assert.equal(security.runAsNonRoot, true);
+    assert.equal(security.readOnlyRootFilesystem, true);
+    assert.equal(security.allowPrivilegeEscalation, false);
+    assert.deepEqual(security.capabilities.drop, ["ALL"]);
+    assert.equal(security.capabilities.add, undefined);
+    assert.equal(security.privileged, undefined);
+    const tmp = manager().volumeMounts.find((m: { mountPath: string }) => m.mountPath === "/tmp");
+    const volume = pod.volumes.find((v: { name: string }) => v.name === tmp?.name);
+    assert.ok(volume?.emptyDir, "/tmp is a writable emptyDir");
+  });
+
+  it("probes /healthz and /readyz on the management port 8081; ingress on 8080", () => {
+    const ports = Object.fromEntries(
+      manager().ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]),
+    );
+    assert.deepEqual(ports, { http: 8080, management: 8081 });
+    assert.deepEqual(manager().livenessProbe.httpGet, { path: "/healthz", port: "management" });
+    assert.deepEqual(manager().readinessProbe.httpGet, { path: "/readyz", port: "management" });
+  });
+
+  it("sets requests and limits, and POD_NAMESPACE/POD_NAME from the downward API", () => {
+    const { requests, limits } = manager().resources;
+    assert.ok(requests.cpu && requests.memory && limits.memory);
+    const env = Object.fromEntries(
+      manager().env.map((e: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }) => [
+        e.name,
+        e.valueFrom?.fieldRef?.fieldPath,
+      ]),
+    );
+    assert.deepEqual(env, { POD_NAMESPACE: "metadata.namespace", POD_NAME: "metadata.name" });
+  });
+
+  it("runs as the ServiceAccount the RBAC bindings name", () => {
+    assert.equal(deployment().spec.template.spec.serviceAccountName, "patchbay-controller-manager");
+    find("ServiceAccount", "patchbay-controller-manager");
+  });
+});
+
+describe("Services", () => {
+  it("route the ingress (80 → http) and metrics (8081 → management) to the manager Pods", () => {
+    const podLabels = find("Deployment", "patchbay-controller-manager").spec.template.metadata.labels;
+    for (const [name, port, target] of [
+      ["patchbay-ingress", 80, "http"],
+      ["patchbay-metrics", 8081, "management"],
+    ] as const) {
+      const service = find("Service", name);
+      assert.deepEqual(
+        service.spec.ports.map((p: { port: number; targetPort: string }) => [p.port, p.targetPort]),
+        [[port, target]],
+      );
+      for (const [key, value] of Object.entries(service.spec.selector))
+        assert.equal(podLabels[key], value, `${name} selects ${key}`);
+    }
+  });
+});
+
+describe("RBAC", () => {
+  const rolesOf = () => install.filter((o) => o.kind === "ClusterRole" || o.kind === "Role");
+
+  it("has no wildcard verbs, resources or API groups", () => {
+    for (const role of rolesOf()) {
+      for (const rule of role.rules) {
+        for (const field of ["verbs", "resources", "apiGroups"]) {
+          assert.ok(!rule[field].includes("*"), `${role.kind}/${role.metadata.name} has * in ${field}`);
+        }
+      }
+    }
+  });
+
+  it("gives the manager only what the controller uses", () => {
+    const rules = find("ClusterRole", "patchbay-manager-role").rules as {
+      apiGroups: string[];
+      resources: string[];
+      verbs: string[];
+    }[];
+    const can = (group: string, resource: string, verb: string) =>
+      rules.some(
+        (r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb),
+      );
+    for (const kind of ["sourceplugins", "executorplugins", "notifiers"]) {
+      assert.ok(can("patchbay.dev", kind, "watch") && can("patchbay.dev", kind, "patch"));
+      assert.ok(
+        can("patchbay.dev", `${kind}/status`, "patch") && can("patchbay.dev", `${kind}/finalizers`, "update"),
+      );
+      assert.ok(
+        !can("patchbay.dev", kind, "create") && !can("patchbay.dev", kind, "delete"),
+        "users own the CRs",
+      );
+    }
+    assert.ok(
+      can("apps", "deployments", "create") &&
+        can("", "services", "delete") &&
+        can("", "serviceaccounts", "create"),
+    );
+    assert.ok(can("", "events", "create"));
+    assert.ok(!can("", "secrets", "get"), "secret access is a separate, narrowable role");
+    assert.ok(
+      !rules.some((r) => r.apiGroups.includes("coordination.k8s.io")),
+      "leases only through the namespaced Role",
+    );
+    assert.ok(!can("", "pods", "create") && !can("", "pods/exec", "create"));
+    const leaderElection = find("Role", "patchbay-leader-election-role");
+    assert.equal(leaderElection.metadata.namespace, "patchbay-system");
+    assert.ok(leaderElection.rules.some((r: { resources: string[] }) => r.resources.includes("leases")));
+    const secrets = find("ClusterRole", "patchbay-secret-reader").rules;
+    assert.deepEqual(secrets, [{ apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] }]);
+  });
+
+  it("binds every role to a ServiceAccount that is installed, and every roleRef to a role that is", () => {
+    const bindings = install.filter((o) => o.kind === "ClusterRoleBinding" || o.kind === "RoleBinding");
+    assert.ok(bindings.length >= 3);
+    for (const binding of bindings) {
+      const roleKind = binding.roleRef.kind;
+      find(roleKind, binding.roleRef.name);
+      for (const subject of binding.subjects) {
+        const account = find("ServiceAccount", subject.name);
+        assert.equal(subject.namespace, account.metadata.namespace, binding.metadata.name);
+      }
+    }
+  });
+});
+
+describe("the plugin NetworkPolicy", () => {
+  it("admits only the manager Pods, on the plugins' gRPC port", () => {
+    const policy = find("NetworkPolicy", "patchbay-allow-manager-to-plugins");
+    assert.deepEqual(policy.spec.podSelector.matchLabels, {
+      "app.kubernetes.io/managed-by": "patchbay",
+      "app.kubernetes.io/component": "plugin",
+    });
+    assert.deepEqual(policy.spec.policyTypes, ["Ingress"]);
+    assert.equal(policy.spec.ingress.length, 1);
+    const [rule] = policy.spec.ingress;
+    const podLabels = find("Deployment", "patchbay-controller-manager").spec.template.metadata.labels;
+    const [from] = rule.from;
+    for (const [key, value] of Object.entries(from.podSelector.matchLabels))
+      assert.equal(podLabels[key], value);
+    assert.deepEqual(from.namespaceSelector.matchLabels, {
+      "kubernetes.io/metadata.name": "patchbay-system",
+    });
+    assert.deepEqual(rule.ports, [{ protocol: "TCP", port: "grpc" }]);
+  });
+});
+
+describe("the Dockerfile", () => {
+  const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
+  const finalStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+  const ignored = readFileSync(join(ROOT, ".dockerignore"), "utf8")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith("#"));
+
+  it("builds on Node 24 and installs production dependencies without install scripts", () => {
+    assert.match(dockerfile, /^ARG NODE_IMAGE=node:24-[a-z-]+$/m);
+    assert.match(dockerfile, /npm ci --omit=dev --ignore-scripts/);
+    const lockfile = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8"));
+    assert.equal(
+      lockfile.packages["node_modules/node"]?.dev,
+      true,
+      "the node package (with its install script) is dev-only",
+    );
+  });
+
+  it("runs as numeric non-root user 1000 with the same command the Deployment uses", () => {
+    assert.match(finalStage, /^USER 1000:1000$/m);
+    assert.match(finalStage, /^ENTRYPOINT \["node", "src\/cli\/main.ts"\]$/m);
+    assert.match(finalStage, /^CMD \["operator"\]$/m);
+  });
+
+  it("copies what exists and what the program needs, and .dockerignore keeps it", () => {
+    const copied = [...finalStage.matchAll(/^COPY (?!--from)(\S+)/gm)].map((m) => m[1]!);
+    for (const needed of ["package.json", "bin", "proto", "src", "plugins"]) {
+      assert.ok(copied.includes(needed), `COPY ${needed}`);
+      assert.ok(existsSync(join(ROOT, needed)), needed);
+      assert.ok(!ignored.includes(needed), `.dockerignore drops ${needed}`);
+    }
+    assert.ok(existsSync(join(ROOT, "src/cli/main.ts")), "the entrypoint exists");
+    for (const dropped of [".git", "node_modules", "test", "**/*.test.ts"])
+      assert.ok(ignored.includes(dropped), dropped);
+  });
+});
