@@ -278,12 +278,16 @@ export class NotifierWorker {
         controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError"));
         finish({ kind: "retry", reason: `timed out after ${timeoutMs} ms` });
       }, timeoutMs);
-      sink.deliver(event, controller.signal).then(finish, (error: unknown) =>
+      const threw = (error: unknown) =>
         finish({
           kind: "retry",
           reason: `the ${sink.type} notifier threw: ${(error as Error)?.message ?? String(error)}`,
-        }),
-      );
+        });
+      try {
+        sink.deliver(event, controller.signal).then(finish, threw);
+      } catch (error) {
+        threw(error);
+      }
     });
   }
 

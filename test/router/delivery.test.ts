@@ -116,11 +116,43 @@ describe("retries", () => {
     let calls = 0;
     hook.respond((req, res) => (++calls === 1 ? undefined : answer(200)(req, res)));
     const { router: r } = router();
-    r.setNotifiers([webhookRoute("hook", hook, { timeoutSeconds: 0.1 })]);
+    r.setNotifiers([webhookRoute("hook", hook, { timeoutSeconds: 0.3 })]);
+    const start = Date.now();
     r.publish(event("slow"));
     await waitFor(() => ok(r, "hook").delivered === 1, "delivery after a timeout");
-    assert.deepEqual(ids(hook), ["slow", "slow"]);
-    assert.equal(ok(r, "hook").retries, 1);
+    const [first, second] = hook.requests;
+    assert.ok(second!.at - start >= 300, "the retry came only after the attempt timed out");
+    assert.equal(first!.body, second!.body);
+    assert.equal(ok(r, "hook").retries, hook.requests.length - 1);
+  });
+
+  test("a sink that ignores its abort signal or throws cannot wedge the queue", async () => {
+    let calls = 0;
+    const sink: NotifierSink = {
+      type: "misbehaving",
+      deliver(e) {
+        calls++;
+        if (e.id === "hang") return new Promise(() => {}); // never settles
+        if (e.id === "throw") throw new Error("render bug");
+        return Promise.resolve(DELIVERED);
+      },
+    };
+    const { router: r } = router();
+    r.setNotifiers([
+      {
+        name: "odd",
+        sink,
+        delivery: { maxRetries: 1, timeoutSeconds: 0.05, initialBackoffMs: 1, ratePerSecond: 0 },
+      },
+    ]);
+    r.publish(event("hang"));
+    r.publish(event("throw"));
+    r.publish(event("fine"));
+    await waitFor(() => ok(r, "odd").delivered === 1, "the event after the bad ones");
+    const stats = ok(r, "odd");
+    assert.equal(stats.failed, 2);
+    assert.equal(stats.retries, 2);
+    assert.equal(calls, 5);
   });
 
   test("retries stop after maxRetries and the event is counted failed", async () => {
