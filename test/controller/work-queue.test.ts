@@ -18,7 +18,8 @@ async function metricValue(
   const metric = await registry.getSingleMetric(base)?.get();
   const sample = metric?.values.find(
     (value) =>
-      (value.metricName ?? base) === name && Object.entries(labels).every(([k, v]) => value.labels[k] === v),
+      ((value as { metricName?: string }).metricName ?? base) === name &&
+      Object.entries(labels).every(([k, v]) => value.labels[k] === v),
   );
   return sample?.value ?? Number.NaN;
 }
