@@ -28,7 +28,7 @@ export async function execCommand(options: {
       signal: AbortSignal.timeout(10 * 60_000),
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    const cause = networkErrorCode(err) ?? (err as Error).message;
     console.error(`patchbay: cannot reach Patchbay at ${options.url} (${cause}). Is 'npm start' running?`);
     return EXIT_UNREACHABLE;
   }
@@ -48,4 +48,10 @@ export async function execCommand(options: {
   const reason = answer.error?.message ?? `HTTP ${response.status}`;
   console.error(`patchbay: ${answer.status ?? answer.error?.code ?? "error"}: ${reason}`);
   return EXIT_FAILED;
+}
+
+/** fetch wraps the socket error; with happy eyeballs it is an AggregateError of one per address. */
+function networkErrorCode(err: unknown): string | undefined {
+  const cause = (err as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
+  return cause?.code ?? cause?.errors?.find((inner) => inner.code)?.code ?? cause?.message;
 }

@@ -81,7 +81,9 @@ function check(object: Record<string, unknown>): string[] {
   if (!KINDS.includes(kind)) return [`kind must be one of ${KINDS.join(", ")} (got ${String(object.kind)})`];
   const name = (object.metadata as { name?: unknown } | undefined)?.name;
   if (typeof name !== "string" || !NAME_PATTERN.test(name) || name.length > 63) {
-    return [`${kind} metadata.name must be a DNS label (lower-case letters, digits and '-', at most 63)`];
+    return [
+      `${kind} metadata.name must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter, at most 63)`,
+    ];
   }
   const spec = object.spec as never;
   const problems =

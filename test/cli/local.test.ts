@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -131,9 +133,17 @@ describe("patchbay local with the sample plugins", () => {
 
 describe("patchbay exec without a running Patchbay, and usage errors", () => {
   it("exits 3 and says where it looked when nothing listens", async () => {
-    const answer = await cli("exec", "--url", "http://127.0.0.1:1", "echo hi");
+    // A port that was just free: connection refused, not one of fetch's blocked ports.
+    const server = createServer().listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as AddressInfo;
+    server.close();
+    const answer = await cli("exec", "--url", `http://127.0.0.1:${port}`, "echo hi");
     assert.equal(answer.code, 3);
-    assert.match(answer.stderr, /cannot reach Patchbay at http:\/\/127\.0\.0\.1:1/);
+    assert.equal(
+      answer.stderr,
+      `patchbay: cannot reach Patchbay at http://127.0.0.1:${port} (ECONNREFUSED). Is 'npm start' running?\n`,
+    );
   });
 
   it("exits 2 with usage for a missing command, an unknown subcommand or a bad flag", async () => {

@@ -11,7 +11,10 @@ import {
 
 /** Lower-case words separated by single spaces, e.g. "kubectl" or "helm list". */
 export const PREFIX_PATTERN = /^[a-z0-9][a-z0-9._-]*( [a-z0-9][a-z0-9._-]*)*$/;
-export const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** DNS-1035 label, as the CRDs require: a plugin's name also names its Service. */
+export const NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+/** host:port or [ipv6]:port. */
+const ADDRESS_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/;
 
 export function validateSourceSpec(spec: SourcePluginSpec | undefined): string[] {
   if (!isObject(spec)) return ["spec is required"];
@@ -59,8 +62,8 @@ function validateRuntime(runtime: PluginRuntime | undefined): string[] {
   if (runtime.process && (!Array.isArray(runtime.process.command) || runtime.process.command.length === 0)) {
     problems.push("spec.runtime.process.command must name the program to run");
   }
-  if (runtime.external && !/^[^\s:]+:\d{1,5}$/.test(runtime.external.address ?? "")) {
-    problems.push("spec.runtime.external.address must be host:port");
+  if (runtime.external && !ADDRESS_PATTERN.test(runtime.external.address ?? "")) {
+    problems.push("spec.runtime.external.address must be host:port or [ipv6]:port");
   }
   if (runtime.pod && !runtime.pod.image) problems.push("spec.runtime.pod.image is required");
   if (runtime.sidecar && !runtime.sidecar.image) problems.push("spec.runtime.sidecar.image is required");
