@@ -1,0 +1,176 @@
+/**
+ * The calls the operator makes to the API server, over the real client. Built-in workloads are
+ * created, then kept in line with merge patches (the operator owns them whole); Patchbay's own
+ * Deployment takes guarded JSON patches; custom resources take merge patches (they do not accept
+ * strategic merge). Every write names the field manager "patchbay".
+ */
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1Deployment,
+  type V1Secret,
+  type V1Service,
+  type V1ServiceAccount,
+} from "@kubernetes/client-node";
+import { GROUP, VERSION } from "../api/v1alpha1/index.ts";
+import { FIELD_MANAGER } from "./names.ts";
+import type { JsonPatchOperation } from "./sidecars.ts";
+
+export type WorkloadKind = "Deployment" | "Service" | "ServiceAccount";
+type Workload = V1Deployment | V1Service | V1ServiceAccount;
+
+const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
+
+export function statusCode(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
+}
+
+/** The API server's own message (from its Status body) rather than the client's wrapper text. */
+export function apiMessage(error: unknown): string {
+  if (error instanceof ApiException) {
+    const body = error.body as unknown;
+    const parsed = typeof body === "string" ? safeParse(body) : body;
+    const message = (parsed as { message?: unknown } | undefined)?.message;
+    return typeof message === "string" ? `${message} (HTTP ${error.code})` : `HTTP ${error.code}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class Cluster {
+  readonly core: CoreV1Api;
+  readonly apps: AppsV1Api;
+  readonly custom: CustomObjectsApi;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.apps = kubeConfig.makeApiClient(AppsV1Api);
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  async read<T extends Workload>(
+    kind: WorkloadKind,
+    namespace: string,
+    name: string,
+  ): Promise<T | undefined> {
+    try {
+      if (kind === "Deployment") return (await this.apps.readNamespacedDeployment({ name, namespace })) as T;
+      if (kind === "Service") return (await this.core.readNamespacedService({ name, namespace })) as T;
+      return (await this.core.readNamespacedServiceAccount({ name, namespace })) as T;
+    } catch (error) {
+      if (statusCode(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async create<T extends Workload>(kind: WorkloadKind, body: T): Promise<T> {
+    const object = body as never;
+    const namespace = body.metadata!.namespace!;
+    const request = { namespace, fieldManager: FIELD_MANAGER };
+    if (kind === "Deployment")
+      return (await this.apps.createNamespacedDeployment({ ...request, body: object })) as T;
+    if (kind === "Service")
+      return (await this.core.createNamespacedService({ ...request, body: object })) as T;
+    return (await this.core.createNamespacedServiceAccount({ ...request, body: object })) as T;
+  }
+
+  async mergePatch<T extends Workload>(
+    kind: WorkloadKind,
+    namespace: string,
+    name: string,
+    body: object,
+  ): Promise<T> {
+    const request = { name, namespace, body, fieldManager: FIELD_MANAGER };
+    if (kind === "Deployment") return (await this.apps.patchNamespacedDeployment(request, mergePatch)) as T;
+    if (kind === "Service") return (await this.core.patchNamespacedService(request, mergePatch)) as T;
+    return (await this.core.patchNamespacedServiceAccount(request, mergePatch)) as T;
+  }
+
+  async delete(kind: WorkloadKind, namespace: string, name: string): Promise<void> {
+    try {
+      if (kind === "Deployment") await this.apps.deleteNamespacedDeployment({ name, namespace });
+      else if (kind === "Service") await this.core.deleteNamespacedService({ name, namespace });
+      else await this.core.deleteNamespacedServiceAccount({ name, namespace });
+    } catch (error) {
+      if (statusCode(error) !== 404) throw error;
+    }
+  }
+
+  async jsonPatchDeployment(
+    namespace: string,
+    name: string,
+    operations: JsonPatchOperation[],
+  ): Promise<V1Deployment> {
+    return this.apps.patchNamespacedDeployment(
+      { name, namespace, body: operations, fieldManager: FIELD_MANAGER },
+      jsonPatch,
+    );
+  }
+
+  /** Merge-patches a custom resource's status subresource. */
+  async patchStatus(plural: string, namespace: string, name: string, status: object): Promise<void> {
+    await this.custom.patchNamespacedCustomObjectStatus(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural,
+        namespace,
+        name,
+        body: { status },
+        fieldManager: FIELD_MANAGER,
+      },
+      mergePatch,
+    );
+  }
+
+  /** Replaces a custom resource's finalizers; the resourceVersion makes a stale write a 409. */
+  async patchFinalizers(
+    plural: string,
+    namespace: string,
+    name: string,
+    finalizers: string[],
+    resourceVersion: string | undefined,
+  ): Promise<void> {
+    await this.custom.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural,
+        namespace,
+        name,
+        body: { metadata: { finalizers, resourceVersion } },
+        fieldManager: FIELD_MANAGER,
+      },
+      mergePatch,
+    );
+  }
+
+  async listCustom<T>(plural: string, namespace: string | undefined): Promise<{ items: T[] } & object> {
+    const request = { group: GROUP, version: VERSION, plural };
+    return namespace
+      ? this.custom.listNamespacedCustomObject({ ...request, namespace })
+      : this.custom.listClusterCustomObject(request);
+  }
+
+  async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    try {
+      return await this.core.readNamespacedSecret({ name, namespace });
+    } catch (error) {
+      if (statusCode(error) === 404) return undefined;
+      throw error;
+    }
+  }
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * Whether a live object already has what the operator wants. The API server adds defaults
+ * (imagePullPolicy, terminationMessagePath, clusterIP, …), so a live object matches when every field
+ * the desired one sets is equal, recursively; lists must have the same length and match item by item.
+ */
+export function matchesDesired(live: unknown, desired: unknown): boolean {
+  if (desired === undefined) return true;
+  if (Array.isArray(desired)) {
+    return (
+      Array.isArray(live) &&
+      live.length === desired.length &&
+      desired.every((item, index) => matchesDesired(live[index], item))
+    );
+  }
+  if (typeof desired === "object" && desired !== null) {
+    if (typeof live !== "object" || live === null || Array.isArray(live)) return false;
+    const record = live as Record<string, unknown>;
+    return Object.entries(desired).every(([key, value]) => matchesDesired(record[key], value));
+  }
+  // Ports and quantities may come back as numbers or strings ("1" vs 1).
+  return live === desired || (live !== undefined && live !== null && String(live) === String(desired));
+}

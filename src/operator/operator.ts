@@ -1,0 +1,260 @@
+/**
+ * `patchbay operator`: the data plane plus the controllers that feed it from the cluster. Every
+ * replica serves the ingress; only the Lease holder reconciles and talks to plugins (so source
+ * streams are consumed once and no notification is sent twice). Losing the Lease makes the hub
+ * forget its plugins at once.
+ */
+import { hostname } from "node:os";
+import {
+  AppsV1Api,
+  KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1Deployment,
+} from "@kubernetes/client-node";
+import { DataPlane } from "../app/index.ts";
+import { Controller, EventRecorder, Manager, ResourceInformer, type ObjectKey } from "../controller/index.ts";
+import type { ConnectionTimings } from "../hub/index.ts";
+import { createLogger, type Logger } from "../observability/logger.ts";
+import { Cluster } from "./cluster.ts";
+import { MANAGED_BY } from "./names.ts";
+import { NotifierReconciler } from "./notifier-reconciler.ts";
+import type { NotifierObject, PluginObject } from "./resources.ts";
+import { PluginReconciler, type ManagerDeploymentRef } from "./plugin-reconciler.ts";
+import { KubernetesSecretResolver } from "./secrets.ts";
+
+export const LEASE_NAME = "patchbay-leader";
+export const MANAGER_DEPLOYMENT = "patchbay-controller-manager";
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  /** Watch one namespace; undefined watches all. */
+  watchNamespace?: string;
+  /** Patchbay's own namespace: the Lease and the Deployment sidecars join live there. */
+  podNamespace: string;
+  /** Unique among replicas, e.g. the pod name. */
+  identity: string;
+  ingress: { host: string; port: number; tokens?: string[] };
+  management: { host: string; port: number };
+  leaderElection?: { leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  /** Patchbay's own Deployment; default patchbay-controller-manager in podNamespace. */
+  managerDeployment?: ManagerDeploymentRef;
+  /** See PluginReconcilerOptions.resolveEndpoint. */
+  resolveEndpoint?: (plugin: PluginObject, endpoint: string) => string;
+  hubTimings?: Partial<ConnectionTimings>;
+  log?: Logger;
+}
+
+export interface RunningOperator {
+  readonly dataPlane: DataPlane;
+  readonly manager: Manager;
+  readonly isLeader: boolean;
+  /** Releases the Lease, stops the controllers, then drains the data plane within the deadline. */
+  stop(drainMs?: number): Promise<void>;
+}
+
+export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
+  const log = options.log ?? createLogger("patchbay");
+  const { kubeConfig, watchNamespace } = options;
+  const cluster = new Cluster(kubeConfig);
+  const dataPlane: DataPlane = new DataPlane({
+    ingress: options.ingress,
+    management: options.management,
+    secrets: new KubernetesSecretResolver(cluster),
+    log,
+    hubTimings: options.hubTimings,
+    // Called only once serving, after the manager below exists.
+    readinessChecks: { informers: () => manager.readiness() },
+  });
+  const manager: Manager = new Manager({
+    kubeConfig,
+    registry: dataPlane.registry,
+    log: log.child({ component: "manager" }),
+    leaderElection: {
+      namespace: options.podNamespace,
+      name: LEASE_NAME,
+      identity: options.identity,
+      ...options.leaderElection,
+    },
+  });
+
+  const recorder = new EventRecorder({ kubeConfig, component: "patchbay-operator", log });
+  const informer = <T extends KubernetesObject>(plural: string, labelSelector?: string) => {
+    const list = () => cluster.listCustom<T>(plural, watchNamespace) as Promise<KubernetesListObject<T>>;
+    return new ResourceInformer<T>({
+      kubeConfig,
+      path: customPath(plural, watchNamespace),
+      list,
+      labelSelector,
+      log,
+    });
+  };
+  const sources = informer<PluginObject>("sourceplugins");
+  const executors = informer<PluginObject>("executorplugins");
+  const notifiers = informer<NotifierObject>("notifiers");
+  const deployments = deploymentInformer(kubeConfig, watchNamespace, log);
+
+  const managerDeployment = options.managerDeployment ?? {
+    namespace: options.podNamespace,
+    name: MANAGER_DEPLOYMENT,
+  };
+  const pluginParts = (["source", "executor"] as const).map((kind) => {
+    const reconciler = new PluginReconciler({
+      kind,
+      informer: kind === "source" ? sources : executors,
+      cluster,
+      dataPlane,
+      recorder,
+      log,
+      managerDeployment,
+      resolveEndpoint: options.resolveEndpoint,
+    });
+    const controller = new Controller({
+      name: `${kind}plugin`,
+      reconciler,
+      registry: dataPlane.registry,
+      log,
+    });
+    controller.watch(kind === "source" ? sources : executors);
+    controller.watch(deployments, (deployment) =>
+      ownerKeys(deployment, kind === "source" ? "SourcePlugin" : "ExecutorPlugin"),
+    );
+    reconciler.onRequeue((key) => controller.enqueue(key));
+    return { kind, reconciler, controller };
+  });
+  const notifierController = new Controller({
+    name: "notifier",
+    reconciler: new NotifierReconciler({ informer: notifiers, cluster, dataPlane, recorder, log }),
+    registry: dataPlane.registry,
+    log,
+  }).watch(notifiers);
+
+  dataPlane.hub.on("state", (state) => {
+    const part = pluginParts.find((candidate) => candidate.kind === state.kind);
+    const key = part?.reconciler.ownerOf(state.name);
+    if (key) part!.controller.enqueue(key);
+  });
+
+  for (const { controller } of pluginParts) manager.add(controller);
+  manager.add(notifierController);
+  // Runs only while leading: when leadership ends, nothing of the old leader's keeps talking to plugins.
+  manager.add({
+    start: async (signal) => {
+      await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+      for (const { reconciler } of pluginParts) reconciler.forgetAll();
+      await dataPlane.setNotifiers([]);
+      log.info("not leading: plugins and notifiers released");
+    },
+  });
+
+  await dataPlane.start();
+  const abort = new AbortController();
+  const running = manager.start(abort.signal).catch((error: unknown) => {
+    log.error("manager stopped with an error", { error: String(error) });
+  });
+  log.info("patchbay operator is running", {
+    identity: options.identity,
+    watchNamespace: watchNamespace ?? "(all)",
+    ingress: dataPlane.ingressUrl,
+    management: dataPlane.managementUrl,
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    dataPlane,
+    manager,
+    get isLeader() {
+      return manager.isLeader;
+    },
+    stop(drainMs = 10_000) {
+      stopping ??= (async () => {
+        abort.abort();
+        await running;
+        for (const { reconciler } of pluginParts) reconciler.forgetAll();
+        await dataPlane.stop(drainMs);
+      })();
+      return stopping;
+    },
+  };
+}
+
+function customPath(plural: string, namespace: string | undefined): string {
+  return `/apis/patchbay.dev/v1alpha1${namespace ? `/namespaces/${namespace}` : ""}/${plural}`;
+}
+
+/** Pod-mode plugin Deployments, so a Deployment becoming available reconciles its plugin. */
+function deploymentInformer(kubeConfig: KubeConfig, namespace: string | undefined, log: Logger) {
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const labelSelector = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
+  return new ResourceInformer<V1Deployment>({
+    kubeConfig,
+    path: `/apis/apps/v1${namespace ? `/namespaces/${namespace}` : ""}/deployments`,
+    labelSelector,
+    list: () =>
+      (namespace
+        ? apps.listNamespacedDeployment({ namespace, labelSelector })
+        : apps.listDeploymentForAllNamespaces({ labelSelector })) as Promise<
+        KubernetesListObject<V1Deployment>
+      >,
+    log,
+  });
+}
+
+function ownerKeys(obj: KubernetesObject, kind: string): ObjectKey[] {
+  const owner = obj.metadata?.ownerReferences?.find(
+    (reference) => reference.controller && reference.kind === kind,
+  );
+  return owner ? [{ namespace: obj.metadata?.namespace, name: owner.name }] : [];
+}
+
+/** Reads the environment the manager Deployment sets, then runs until SIGTERM/SIGINT. */
+export async function runOperator(): Promise<void> {
+  const log = createLogger("patchbay");
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  const podNamespace =
+    process.env.POD_NAMESPACE ??
+    kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ??
+    "patchbay-system";
+  const cluster = new Cluster(kubeConfig);
+  const operator = await startOperator({
+    kubeConfig,
+    watchNamespace: process.env.PATCHBAY_WATCH_NAMESPACE || undefined,
+    podNamespace,
+    identity: process.env.POD_NAME || hostname(),
+    ingress: { host: "0.0.0.0", port: 8080, tokens: await ingressTokens(cluster, podNamespace) },
+    management: { host: "0.0.0.0", port: 8081 },
+    log,
+  });
+  await new Promise<void>((resolve) => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => resolve());
+  });
+  log.info("shutting down: releasing the lease and draining notifier queues");
+  await operator.stop(Number(process.env.PATCHBAY_DRAIN_MS ?? 20_000));
+  log.info("stopped");
+}
+
+/** Bearer tokens for the ingress: PATCHBAY_INGRESS_TOKENS, or key `tokens` of the Secret PATCHBAY_INGRESS_TOKENS_SECRET. */
+export async function ingressTokens(
+  cluster: Pick<Cluster, "readSecret">,
+  namespace: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string[]> {
+  let text = env.PATCHBAY_INGRESS_TOKENS ?? "";
+  const secretName = env.PATCHBAY_INGRESS_TOKENS_SECRET;
+  if (secretName) {
+    const secret = await cluster.readSecret(namespace, secretName);
+    if (!secret)
+      throw new Error(`PATCHBAY_INGRESS_TOKENS_SECRET: Secret ${namespace}/${secretName} not found`);
+    const encoded = secret.data?.tokens;
+    if (!encoded)
+      throw new Error(
+        `PATCHBAY_INGRESS_TOKENS_SECRET: Secret ${namespace}/${secretName} has no key 'tokens'`,
+      );
+    text += `,${Buffer.from(encoded, "base64").toString("utf8")}`;
+  }
+  return text
+    .split(/[,\n]/)
+    .map((token) => token.trim())
+    .filter(Boolean);
+}
