@@ -1,15 +1,16 @@
 /**
  * The manager runs informers, controllers and other runnables together, like controller-runtime's
- * manager: informers run on every replica (so caches are warm and readiness is meaningful);
- * controllers and other runnables run only while this replica leads, when leader election is on.
+ * manager: informers run on every replica (caches stay warm, readiness means something, a new
+ * leader starts at once); controllers and other runnables run only while this replica leads when
+ * leader election is configured, and stop when leadership is lost.
  */
 import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
 import type { Logger } from "../observability/logger.ts";
 import type { ResourceInformer } from "./informer.ts";
-import type { LeaderElectionOptions } from "./leader-election.ts";
+import { LeaderElector, type LeaderElectionOptions } from "./leader-election.ts";
 
-/** Anything the manager runs: resolves once `signal` has aborted and it has stopped. */
+/** Anything the manager runs: start() resolves once `signal` has aborted and it has stopped. */
 export interface Runnable {
   start(signal: AbortSignal): Promise<void>;
   /** Informers the manager starts on every replica and reports in readiness(). */
@@ -24,22 +25,102 @@ export interface ManagerOptions {
 }
 
 export class Manager {
+  readonly #kubeConfig: KubeConfig;
+  readonly #registry: Registry;
+  readonly #log: Logger;
+  readonly #leaderElection: LeaderElectionOptions | undefined;
+  readonly #runnables: Runnable[] = [];
+  readonly #informers = new Set<ResourceInformer<KubernetesObject>>();
+  #started = false;
+  #leading = false;
+  #elector: LeaderElector | undefined;
+
   constructor(opts: ManagerOptions) {
-    void opts;
+    this.#kubeConfig = opts.kubeConfig;
+    this.#registry = opts.registry;
+    this.#log = opts.log;
+    this.#leaderElection = opts.leaderElection;
   }
+
+  /** Adds a controller or any runnable; its informers are started on every replica. Call before start(). */
   add(runnable: Runnable): this {
-    void runnable;
+    if (this.#started) throw new Error("cannot add a runnable to a started manager");
+    this.#runnables.push(runnable);
+    for (const informer of runnable.informers ?? []) this.#informers.add(informer);
     return this;
   }
-  async start(signal: AbortSignal): Promise<void> {
-    void signal;
-    throw new Error("not implemented yet");
+
+  /** Adds an informer on its own (e.g. one only read from, never reconciled on). */
+  addInformer<T extends KubernetesObject>(informer: ResourceInformer<T>): this {
+    this.#informers.add(informer as unknown as ResourceInformer<KubernetesObject>);
+    return this;
   }
+
+  /** True while this replica runs the controllers: always once started without leader election. */
   get isLeader(): boolean {
-    return false;
+    return this.#leading;
   }
-  /** undefined when ready; otherwise why not (e.g. which informers have not synced). */
+
+  /** undefined when ready; otherwise why not (not started, or which informers have not synced). */
   readiness(): string | undefined {
-    return "not started";
+    if (!this.#started) return "manager not started";
+    const pending = [...this.#informers]
+      .filter((informer) => !informer.hasSynced)
+      .map((informer) => informer.path);
+    return pending.length ? `informers not synced: ${pending.join(", ")}` : undefined;
+  }
+
+  /** Runs until `signal` aborts; resolves once every runnable has stopped and the lease is released. */
+  async start(signal: AbortSignal): Promise<void> {
+    if (this.#started) throw new Error("manager already started");
+    this.#started = true;
+    for (const informer of this.#informers) void informer.start();
+    try {
+      if (this.#leaderElection) await this.#runWithLeaderElection(this.#leaderElection, signal);
+      else {
+        this.#leading = true;
+        await this.#runAll(signal);
+      }
+    } finally {
+      this.#leading = false;
+      await Promise.all([...this.#informers].map((informer) => informer.stop()));
+      this.#log.info("manager stopped");
+    }
+  }
+
+  async #runWithLeaderElection(options: LeaderElectionOptions, signal: AbortSignal): Promise<void> {
+    this.#elector = new LeaderElector({
+      ...options,
+      kubeConfig: this.#kubeConfig,
+      log: this.#log,
+      registry: this.#registry,
+    });
+    // A term starts only after the previous term's runnables have all stopped.
+    let term: Promise<void> = Promise.resolve();
+    await this.#elector.run(
+      {
+        onStartedLeading: (leading) => {
+          this.#leading = true;
+          term = term.then(() => this.#runAll(leading));
+        },
+        onStoppedLeading: () => {
+          this.#leading = false;
+        },
+      },
+      signal,
+    );
+    await term;
+  }
+
+  async #runAll(signal: AbortSignal): Promise<void> {
+    await Promise.all(
+      this.#runnables.map((runnable) =>
+        runnable.start(signal).catch((error: unknown) => {
+          this.#log.error("runnable failed", {
+            error: error instanceof Error ? error.message : String(error),
+          });
+        }),
+      ),
+    );
   }
 }
