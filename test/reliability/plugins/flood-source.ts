@@ -3,13 +3,18 @@
  * payload. Every 100 ms it writes how many it has produced to FLOOD_COUNT_FILE, so a test can compare
  * production with what the host received (backpressure keeps the two close).
  */
-import { writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { serveSource } from "patchbay/sdk";
 
 const countFile = process.env.FLOOD_COUNT_FILE;
 let produced = 0;
 const padding = "x".repeat(1024);
-if (countFile) setInterval(() => writeFileSync(countFile, String(produced)), 100).unref();
+// Written aside and renamed, so a reader never sees a half-written file.
+const publish = (file: string) => {
+  writeFileSync(`${file}.tmp`, String(produced));
+  renameSync(`${file}.tmp`, file);
+};
+if (countFile) setInterval(() => publish(countFile), 100).unref();
 
 await serveSource({
   name: "flood",
