@@ -177,8 +177,8 @@ describe("a source that floods events", () => {
     );
     await allReady(plane, [{ kind: "source", name: "flood" }]);
     const router = plane.dataPlane.router;
-    await waitFor(() => router.stats().received > 20_000, {
-      what: "the flood to reach 20,000 events",
+    await waitFor(() => router.stats().received > 10_000, {
+      what: "the flood to reach 10,000 events",
       timeoutMs: 20_000,
     });
     gc();
