@@ -76,14 +76,18 @@ export const ingress: Benchmark = {
   name: "ingress",
   async run(ctx: BenchContext): Promise<Figure[]> {
     const timing = ctx.quick ? { warmupMs: 300, durationMs: 1_000 } : { warmupMs: 1_000, durationMs: 4_000 };
-    const bare = await Worker.start<{ url: string }>("bare-http", {}, { execArgv: ctx.serverExecArgv });
+    const bare = await Worker.start<{ url: string }>(
+      "bare-http",
+      {},
+      { execArgv: ctx.profileFlags("bare-http") },
+    );
     const host = await Worker.start<HostReady>(
       "data-plane-host",
       {
         sources: [{ name: SOURCE, plugin: "plugins/cloudevents/main.ts", config: { allowedTypes: [] } }],
         notifiers: 1,
       } satisfies HostParams,
-      { execArgv: ctx.serverExecArgv },
+      { execArgv: ctx.profileFlags("data-plane") },
     );
     const load = await Worker.start("http-load", {});
     const figures: Figure[] = [];

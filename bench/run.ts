@@ -3,15 +3,15 @@
  * Runs the benchmarks, prints the table and writes bench/results/latest.json. Every figure is paired
  * with a baseline measured in the same run; the ratio is the number to track.
  */
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { Benchmark } from "./harness/benchmark.ts";
 import { REPO_ROOT } from "./harness/processes.ts";
 import { formatTable, machine, writeReport, type BenchmarkReport, type Figure } from "./harness/results.ts";
 import { ingress } from "./ingress.ts";
+import { router } from "./router.ts";
 
-const BENCHMARKS: Benchmark[] = [ingress];
+const BENCHMARKS: Benchmark[] = [ingress, router];
 
 const { values } = parseArgs({
   options: {
@@ -34,7 +34,6 @@ if (unknown.length > 0) {
 const selected = BENCHMARKS.filter((b) => !only || only.includes(b.name));
 const rounds = values.rounds ? Number(values.rounds) : values.quick ? 3 : 5;
 const profileDir = path.join(REPO_ROOT, "bench/results/profiles");
-if (values.profile) mkdirSync(profileDir, { recursive: true });
 
 const startedAt = new Date();
 const figures: Figure[] = [];
@@ -49,7 +48,10 @@ for (const benchmark of selected) {
         quick: values.quick,
         rounds,
         command,
-        serverExecArgv: values.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
+        profileFlags: (label) =>
+          values.profile
+            ? ["--cpu-prof", `--cpu-prof-dir=${path.join(profileDir, benchmark.name, label)}`]
+            : [],
         log: (message) => console.error(`  ${benchmark.name}: ${message}`),
       })),
     );

@@ -8,8 +8,8 @@ export interface BenchContext {
   rounds: number;
   /** The command that reproduces this benchmark's figures. */
   command: string;
-  /** Flags for the server under test (`--profile` adds --cpu-prof). */
-  serverExecArgv: string[];
+  /** Node flags for a process under test: with `--profile`, a CPU profile in bench/results/profiles/<label>/. */
+  profileFlags(label: string): string[];
   log(message: string): void;
 }
 
