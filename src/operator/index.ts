@@ -30,5 +30,7 @@ export {
   READY,
   WORKLOAD_AVAILABLE,
   markPluginConditions,
+  executorConditions,
+  sourceConditions,
   deploymentVerdict,
 } from "./plugin-status.ts";

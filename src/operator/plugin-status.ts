@@ -1,6 +1,5 @@
 /**
- * A plugin's status conditions from what the reconciler observed. `Ready` summarises the dependents in
- * the order a person should fix them: the spec and config first, then claims, the workload, the link.
+ * A plugin's status conditions from what the reconciler observed, with `Ready` as their summary.
  */
 import type { V1Deployment } from "@kubernetes/client-node";
 import type { RuntimeMode } from "../api/v1alpha1/index.ts";
@@ -15,12 +14,13 @@ export const CONNECTED = "Connected";
 /** True while the executor's prefixes are its own; False when an older executor holds one of them. */
 export const PREFIX_CONFLICT = "PrefixConflict";
 
-export const sourceConditions = new ConditionSet(READY, [CONFIG_VALID, WORKLOAD_AVAILABLE, CONNECTED]);
+/** Ready takes the first False dependent, else the first Unknown one: ordered as a plugin comes up. */
+export const sourceConditions = new ConditionSet(READY, [WORKLOAD_AVAILABLE, CONNECTED, CONFIG_VALID]);
 export const executorConditions = new ConditionSet(READY, [
-  CONFIG_VALID,
-  PREFIX_CONFLICT,
   WORKLOAD_AVAILABLE,
   CONNECTED,
+  CONFIG_VALID,
+  PREFIX_CONFLICT,
 ]);
 
 export interface Verdict {
@@ -112,6 +112,11 @@ function connectedVerdict(hub: PluginState | undefined): Verdict {
     }
     case "Connecting":
       return { status: "Unknown", reason: hub.reason || "Connecting", message };
+    case "Unavailable":
+      // Registered without an address until the workload is available: waiting, not failing.
+      if (hub.reason === "WorkloadUnavailable")
+        return { status: "Unknown", reason: "AwaitingWorkload", message };
+      return { status: "False", reason: hub.reason || hub.phase, message };
     default:
       return { status: "False", reason: hub.reason || hub.phase, message };
   }

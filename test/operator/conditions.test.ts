@@ -1,19 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Condition } from "../../src/api/v1alpha1/index.ts";
-import { ConditionSet } from "../../src/controller/index.ts";
 import type { PluginState } from "../../src/hub/index.ts";
 import {
   CONFIG_VALID,
   CONNECTED,
   deploymentVerdict,
+  executorConditions,
   markPluginConditions,
   PREFIX_CONFLICT,
   READY,
   WORKLOAD_AVAILABLE,
 } from "../../src/operator/index.ts";
 
-const executorSet = new ConditionSet(READY, [CONFIG_VALID, PREFIX_CONFLICT, WORKLOAD_AVAILABLE, CONNECTED]);
+const executorSet = executorConditions;
 const available = { status: "True" as const, reason: "ExternalAddress", message: "served at x:1" };
 
 function hubState(phase: PluginState["phase"], reason: string, message: string): PluginState {
