@@ -10,8 +10,10 @@ import { REPO_ROOT } from "./harness/processes.ts";
 import { formatTable, machine, writeReport, type BenchmarkReport, type Figure } from "./harness/results.ts";
 import { ingress } from "./ingress.ts";
 import { router } from "./router.ts";
+import { fanout } from "./fanout.ts";
+import { dispatch } from "./dispatch.ts";
 
-const BENCHMARKS: Benchmark[] = [ingress, router];
+const BENCHMARKS: Benchmark[] = [ingress, router, fanout, dispatch];
 
 const { values } = parseArgs({
   options: {

@@ -9,24 +9,26 @@ export interface Window {
 }
 
 /**
- * Unpauses the producers, lets the stream settle, then counts what the consumer saw per second;
+ * Unpauses the producers, lets the stream settle, then reads the consumer's counters per second;
  * pauses the producers again so the next measurement has the machine to itself.
  */
-export async function streamRate(
+export async function streamRates<K extends string>(
   producers: Worker[],
   consumer: Worker,
-  count: (counts: Record<string, number>) => number,
+  counters: readonly K[],
   window: Window,
-): Promise<number> {
+): Promise<Record<K, number>> {
   await Promise.all(producers.map((p) => p.call("setRate", 0)));
   await sleep(window.warmupMs);
-  const before = count(await consumer.call("counts"));
+  const before = await consumer.call<Record<K, number>>("counts");
   const t0 = performance.now();
   await sleep(window.durationMs);
-  const after = count(await consumer.call("counts"));
+  const after = await consumer.call<Record<K, number>>("counts");
   const seconds = (performance.now() - t0) / 1000;
   await pause(producers);
-  return (after - before) / seconds;
+  const rates = {} as Record<K, number>;
+  for (const counter of counters) rates[counter] = (after[counter] - before[counter]) / seconds;
+  return rates;
 }
 
 /** End-to-end latency (producer clock → consumer) at a fixed rate per producer. */
