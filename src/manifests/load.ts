@@ -57,7 +57,14 @@ export function addDocuments(set: ManifestSet, file: string, directory: string, 
       set.problems.push(`${where}: not valid YAML: ${document.errors[0]!.message}`);
       return;
     }
-    const object = document.toJS() as Record<string, unknown> | null;
+    let object: Record<string, unknown> | null;
+    try {
+      // toJS resolves aliases: an undefined one, or an alias bomb past yaml's maxAliasCount, throws.
+      object = document.toJS() as Record<string, unknown> | null;
+    } catch (err) {
+      set.problems.push(`${where}: not valid YAML: ${(err as Error).message}`);
+      return;
+    }
     if (object === null) return;
     const problems = check(object);
     if (problems.length > 0) {
