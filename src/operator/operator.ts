@@ -207,7 +207,11 @@ function ownerKeys(obj: KubernetesObject, kind: string): ObjectKey[] {
   return owner ? [{ namespace: obj.metadata?.namespace, name: owner.name }] : [];
 }
 
-/** Reads the environment the manager Deployment sets, then runs until SIGTERM/SIGINT. */
+/**
+ * Reads the environment the manager Deployment sets (POD_NAMESPACE, POD_NAME, PATCHBAY_WATCH_NAMESPACE,
+ * PATCHBAY_INGRESS_TOKENS[_SECRET]; PATCHBAY_HOST and PATCHBAY_*_PORT for local runs), then runs
+ * until SIGTERM/SIGINT.
+ */
 export async function runOperator(): Promise<void> {
   const log = createLogger("patchbay");
   const kubeConfig = new KubeConfig();
@@ -222,8 +226,15 @@ export async function runOperator(): Promise<void> {
     watchNamespace: process.env.PATCHBAY_WATCH_NAMESPACE || undefined,
     podNamespace,
     identity: process.env.POD_NAME || hostname(),
-    ingress: { host: "0.0.0.0", port: 8080, tokens: await ingressTokens(cluster, podNamespace) },
-    management: { host: "0.0.0.0", port: 8081 },
+    ingress: {
+      host: process.env.PATCHBAY_HOST ?? "0.0.0.0",
+      port: Number(process.env.PATCHBAY_INGRESS_PORT ?? 8080),
+      tokens: await ingressTokens(cluster, podNamespace),
+    },
+    management: {
+      host: process.env.PATCHBAY_HOST ?? "0.0.0.0",
+      port: Number(process.env.PATCHBAY_MANAGEMENT_PORT ?? 8081),
+    },
     log,
   });
   await new Promise<void>((resolve) => {
