@@ -12,8 +12,9 @@ import { ingress } from "./ingress.ts";
 import { router } from "./router.ts";
 import { fanout } from "./fanout.ts";
 import { dispatch } from "./dispatch.ts";
+import { memory } from "./memory.ts";
 
-const BENCHMARKS: Benchmark[] = [ingress, router, fanout, dispatch];
+const BENCHMARKS: Benchmark[] = [ingress, router, fanout, dispatch, memory];
 
 const { values } = parseArgs({
   options: {

@@ -1,0 +1,160 @@
+/**
+ * Memory: the resident set of the real `patchbay local` (the CLI with config/local: heartbeat, demo
+ * CloudEvents source, echo executor, log notifier), idle once startup has settled — the host process
+ * alone and with its plugin processes — and the host after a million events posted to /events in
+ * batches. Baseline: a bare `node -e "setInterval(()=>{},1000)"` measured in the same run.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import type { Benchmark, BenchContext } from "./harness/benchmark.ts";
+import { descendantsOf, MiB, REPO_ROOT, rssOf, sleep, Worker } from "./harness/processes.ts";
+import { ID_MARKER } from "./harness/raw-http.ts";
+import { figure, type Figure, type Round } from "./harness/results.ts";
+import { median } from "./harness/stats.ts";
+import type { LoadParams, LoadResult } from "./workers/http-load.ts";
+
+const PLUGINS = 3;
+const BATCH = 100;
+
+interface Started {
+  child: ChildProcess;
+  ingressUrl: string;
+}
+
+/** Starts `patchbay local` and resolves once it listens and all its plugins are Ready. */
+async function startLocal(execArgv: string[]): Promise<Started> {
+  const child = spawn(
+    process.execPath,
+    [...execArgv, "src/cli/main.ts", "local", "--port", "0", "--management-port", "0"],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PATCHBAY_LOG_LEVEL: "info" },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let ingressUrl: string | undefined;
+  let ready = 0;
+  const lines = createInterface({ input: child.stderr! });
+  const started = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("patchbay local did not start within 60 s")), 60_000);
+    child.once("exit", (code) => reject(new Error(`patchbay local exited with ${code} while starting`)));
+    lines.on("line", (line) => {
+      let entry: { message?: string; ingress?: string; phase?: string };
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (entry.message === "patchbay local is running") ingressUrl = entry.ingress;
+      if (entry.message === "plugin state" && entry.phase === "Ready") ready++;
+      if (ingressUrl && ready >= PLUGINS) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  await started;
+  return { child, ingressUrl: ingressUrl! };
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  await exited;
+  clearTimeout(killer);
+}
+
+/** RSS sampled a few times over `ms` (the median, so one GC in the middle does not decide it). */
+async function settledRss(pids: () => number[], ms: number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    await sleep(ms / 5);
+    samples.push(pids().reduce((sum, pid) => sum + rssOf(pid), 0));
+  }
+  return median(samples);
+}
+
+export const memory: Benchmark = {
+  name: "memory",
+  async run(ctx: BenchContext): Promise<Figure[]> {
+    const settleMs = ctx.quick ? 2_000 : 10_000;
+    const events = 1_000_000;
+    const bare = spawn(process.execPath, ["-e", "setInterval(()=>{},1000)"], { stdio: "ignore" });
+    const local = await startLocal(ctx.profileFlags("patchbay-local"));
+    const load = await Worker.start("http-load", {});
+    try {
+      const host = local.child.pid!;
+      const plugins = descendantsOf(host);
+      const [hostIdle, totalIdle, bareIdle] = await Promise.all([
+        settledRss(() => [host], settleMs),
+        settledRss(() => [host, ...descendantsOf(host)], settleMs),
+        settledRss(() => [bare.pid!], settleMs),
+      ]);
+      ctx.log(
+        `idle: host ${(hostIdle / MiB).toFixed(1)} MiB, with ${plugins.length} plugin processes ${(totalIdle / MiB).toFixed(1)} MiB, bare node ${(bareIdle / MiB).toFixed(1)} MiB`,
+      );
+
+      let peak = 0;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssOf(host))), 200);
+      const result = await load.call<LoadResult>("run", {
+        url: `${local.ingressUrl}/events`,
+        connections: 8,
+        totalRequests: events / BATCH,
+        request: {
+          method: "POST",
+          path: "/events",
+          headers: { "content-type": "application/cloudevents-batch+json" },
+          body: JSON.stringify(
+            Array.from({ length: BATCH }, () => ({
+              specversion: "1.0",
+              id: ID_MARKER,
+              source: "demo",
+              type: "com.example.bench",
+              data: { n: 1 },
+            })),
+          ),
+        },
+      } satisfies LoadParams);
+      clearInterval(sampler);
+      if (Object.keys(result.errors).length > 0)
+        throw new Error(`/events answered ${JSON.stringify(result.errors)}`);
+      const posted = result.requests * BATCH;
+      ctx.log(
+        `posted ${posted} events in ${result.seconds.toFixed(1)} s (${Math.round(posted / result.seconds)} events/s); peak host RSS ${(peak / MiB).toFixed(1)} MiB`,
+      );
+      const [hostAfter, bareAfter] = await Promise.all([
+        settledRss(() => [host], settleMs),
+        settledRss(() => [bare.pid!], settleMs),
+      ]);
+      const mib = (round: Round): Round => ({ value: round.value / MiB, baseline: round.baseline / MiB });
+      return [
+        figure("memory", ctx.command, {
+          name: "patchbay local idle, host process",
+          unit: "MiB",
+          baselineName: "bare node",
+          rounds: [mib({ value: hostIdle, baseline: bareIdle })],
+          target: ({ value }) => ({ description: "< 80 MiB", met: value < 80 }),
+        }),
+        figure("memory", ctx.command, {
+          name: `patchbay local idle, host + ${plugins.length} plugin processes`,
+          unit: "MiB",
+          baselineName: `${plugins.length + 1} × bare node`,
+          rounds: [mib({ value: totalIdle, baseline: bareIdle * (plugins.length + 1) })],
+        }),
+        figure("memory", ctx.command, {
+          name: `host after ${posted.toLocaleString("en-US")} events`,
+          unit: "MiB",
+          baselineName: "bare node",
+          rounds: [mib({ value: hostAfter, baseline: bareAfter })],
+          notes: `peak ${(peak / MiB).toFixed(1)} MiB while ${Math.round(posted / result.seconds)} events/s were posted in batches of ${BATCH}`,
+        }),
+      ];
+    } finally {
+      bare.kill();
+      await Promise.all([stopProcess(local.child), load.stop()]);
+    }
+  },
+};
