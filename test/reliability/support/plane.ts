@@ -46,13 +46,13 @@ export interface Plane {
 /** Fast reconnects so a killed plugin is back within a fraction of a second. */
 export const FAST_HUB = {
   backoffInitialMs: 50,
-  backoffMaxMs: 400,
+  backoffMaxMs: 200,
   stableAfterMs: 60_000,
   describeTimeoutMs: 3_000,
 };
 export const FAST_PROCESS = {
   restartInitialMs: 50,
-  restartMaxMs: 400,
+  restartMaxMs: 200,
   stableAfterMs: 60_000,
   stopGraceMs: 3_000,
 };
