@@ -166,19 +166,69 @@ function checkRequired(attributes: Record<string, unknown>, where: string, prefi
 
 /** Schema validation by the SDK, then the router's shape: time filled in if absent, severity typed. */
 function finish(attributes: Record<string, unknown>, where: string): CloudEvent {
-  try {
-    const { data: _data, data_base64: _base64, ...rest } = attributes;
-    new SdkCloudEvent(
-      { ...rest, data_base64: typeof _base64 === "string" ? _base64 : undefined },
-      false,
-    ).validate();
-  } catch (err) {
-    throw invalid("invalid-event", `${where}not a valid CloudEvent: ${describeValidationError(err)}`);
+  if (!plainlyValid(attributes)) {
+    try {
+      const { data: _data, data_base64: _base64, ...rest } = attributes;
+      new SdkCloudEvent(
+        { ...rest, data_base64: typeof _base64 === "string" ? _base64 : undefined },
+        false,
+      ).validate();
+    } catch (err) {
+      throw invalid("invalid-event", `${where}not a valid CloudEvent: ${describeValidationError(err)}`);
+    }
   }
   const event = attributes as CloudEvent;
   if (event.time === undefined) event.time = new Date().toISOString();
   if (event.severity !== undefined && !SEVERITIES.includes(event.severity as Severity)) delete event.severity;
   return event;
+}
+
+/** A source that is a relative path of unreserved characters: a valid URI-reference by construction. */
+const PLAIN_SOURCE = /^\/?[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/;
+const PLAIN_UTC_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?Z$/;
+
+/**
+ * True when the SDK's schema validation cannot fail, checked in a fraction of its time (it dominated
+ * batch ingestion). Stricter than the schema: anything unusual — a scheme or colon in the source, a
+ * time with an offset, dataschema, data_base64, a null attribute — goes to the SDK, which also words
+ * the error. Required attributes, names and extension values are checked before this.
+ */
+function plainlyValid(attributes: Record<string, unknown>): boolean {
+  const { source, datacontenttype, subject, time } = attributes;
+  if (typeof source !== "string" || !PLAIN_SOURCE.test(source)) return false;
+  if (datacontenttype !== undefined && (typeof datacontenttype !== "string" || datacontenttype === ""))
+    return false;
+  if (subject !== undefined && (typeof subject !== "string" || subject === "")) return false;
+  if (time !== undefined && !plainUtcTime(time)) return false;
+  return (
+    attributes.dataschema === undefined &&
+    attributes.data_base64 === undefined &&
+    attributes.schemaurl === undefined &&
+    attributes.datacontentencoding === undefined
+  );
+}
+
+/** The last time that passed: the events of a batch usually share it or a few. */
+let lastPlainTime = "";
+
+/** A UTC RFC 3339 time whose fields name a real instant (no 30 February, no leap second). */
+function plainUtcTime(time: unknown): boolean {
+  if (typeof time !== "string") return false;
+  if (time === lastPlainTime) return true;
+  const fields = PLAIN_UTC_TIME.exec(time);
+  if (!fields) return false;
+  const [, year, month, day, hour, minute, second] = fields.map(Number) as number[];
+  const instant = new Date(Date.UTC(year!, month! - 1, day!, hour!, minute!, second!));
+  const plain =
+    year! >= 1 &&
+    instant.getUTCFullYear() === year &&
+    instant.getUTCMonth() === month! - 1 &&
+    instant.getUTCDate() === day &&
+    instant.getUTCHours() === hour &&
+    instant.getUTCMinutes() === minute &&
+    instant.getUTCSeconds() === second;
+  if (plain) lastPlainTime = time;
+  return plain;
 }
 
 function describeValidationError(err: unknown): string {
