@@ -132,6 +132,8 @@ export class ResourceInformer<T extends KubernetesObject> extends EventEmitter<R
 
   async #run(signal: AbortSignal, onSynced: () => void): Promise<void> {
     let failures = 0;
+    // Restarted after stop(): the cache is still synced and the watch resumes where it was.
+    if (this.#synced) onSynced();
     while (!signal.aborted) {
       let end: WatchEnd;
       try {
