@@ -1,7 +1,7 @@
 /**
  * One plugin, seen from the host: dial, Describe, check the protocol version, the kind and the config,
- * watch health, and for sources keep the event stream open — reconnecting with backoff and jitter
- * whenever any of it fails. Every change of phase is reported with a reason.
+ * watch health, and for sources keep the event stream open while streaming is on — reconnecting with
+ * backoff and jitter whenever any of it fails. Every change of phase is reported with a reason.
  */
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../observability/logger.ts";
@@ -49,6 +49,13 @@ export interface ConnectionTimings {
   keepaliveMs: number;
 }
 
+export interface ConnectionOptions {
+  /** Resume the source stream after this event id (handed over from a predecessor connection). */
+  lastDeliveredId?: string;
+  /** Whether a source opens its event stream (default true); see setStreaming. */
+  streaming?: boolean;
+}
+
 export const DEFAULT_TIMINGS: ConnectionTimings = {
   describeTimeoutMs: 5_000,
   backoffInitialMs: 200,
@@ -72,6 +79,11 @@ export class PluginConnection {
   /** Bumped on every (re)connect and on close, so callbacks of an older attempt are ignored. */
   #session = 0;
   #calls: grpc.ClientReadableStream<unknown>[] = [];
+  /** The open source stream, if any; compared by identity so a cancelled stream's callbacks are ignored. */
+  #stream: grpc.ClientReadableStream<Event> | undefined;
+  /** The session whose Describe, config check and health watch succeeded: a stream may be opened in it. */
+  #readySession: number | undefined;
+  #streaming: boolean;
   #timers = new Set<NodeJS.Timeout>();
   #lastDeliveredId: string;
   #closed = false;
@@ -81,7 +93,7 @@ export class PluginConnection {
     hooks: ConnectionHooks,
     log: Logger,
     timings: ConnectionTimings,
-    lastDeliveredId = "",
+    options: ConnectionOptions = {},
   ) {
     this.#target = target;
     this.#hooks = hooks;
@@ -89,7 +101,8 @@ export class PluginConnection {
     this.#timings = timings;
     this.#backoff = new Backoff({ initialMs: timings.backoffInitialMs, maxMs: timings.backoffMaxMs });
     this.#configJson = JSON.stringify(target.config ?? {});
-    this.#lastDeliveredId = lastDeliveredId;
+    this.#lastDeliveredId = options.lastDeliveredId ?? "";
+    this.#streaming = options.streaming ?? true;
     const pending = target.pending ?? { reason: "Starting", message: "waiting for the plugin's address" };
     this.#state = {
       kind: target.kind,
@@ -129,6 +142,22 @@ export class PluginConnection {
       );
     }
     return this.#client;
+  }
+
+  get streaming(): boolean {
+    return this.#streaming;
+  }
+
+  /**
+   * Opens (resuming after the last delivered id) or cancels a source's event stream. Only the stream
+   * is affected: Describe, the config check, health and the other calls carry on, and the phase does
+   * not change. No-op for executors.
+   */
+  setStreaming(enabled: boolean): void {
+    if (this.#streaming === enabled) return;
+    this.#streaming = enabled;
+    if (enabled) this.#ensureStream(this.#session);
+    else this.#cancelStream();
   }
 
   close(): void {
@@ -182,7 +211,8 @@ export class PluginConnection {
       }
       await this.#watchHealth(session);
       if (session !== this.#session) return;
-      if (client instanceof SourceClient) this.#openStream(session, client);
+      this.#readySession = session;
+      this.#ensureStream(session);
       this.#setState(
         "Ready",
         "Ready",
@@ -259,7 +289,10 @@ export class PluginConnection {
         if (session !== this.#session) return;
         if (response.status === ServingStatus.SERVING) {
           if (!serving) resolve();
-          else if (this.#state.phase === "Unavailable") this.#setState("Ready", "Ready", "serving again");
+          else if (this.#state.phase === "Unavailable") {
+            this.#setState("Ready", "Ready", "serving again");
+            this.#ensureStream(session);
+          }
           serving = true;
         } else if (serving) {
           this.#setState(
@@ -282,31 +315,45 @@ export class PluginConnection {
     });
   }
 
+  /** Opens the source stream when streaming is on, this session is ready and none is open. */
+  #ensureStream(session: number): void {
+    const client = this.#client;
+    if (!this.#streaming || this.#stream || this.#closed) return;
+    if (session !== this.#session || this.#readySession !== session) return;
+    if (client instanceof SourceClient) this.#openStream(session, client);
+  }
+
   #openStream(session: number, client: SourceClient): void {
     const stream = client.stream({
       sourceName: this.#target.name,
       configJson: this.#configJson,
       resumeAfterId: this.#lastDeliveredId,
     });
-    this.#calls.push(stream);
+    this.#stream = stream;
+    const current = () => session === this.#session && stream === this.#stream;
     stream.on("data", (event: Event) => {
-      if (session !== this.#session) return;
+      if (!current()) return;
       this.#lastDeliveredId = event.id;
       this.#hooks.onEvent(toCloudEvent(this.#target.name, event));
     });
     stream.on("error", (err: grpc.ServiceError) => {
-      if (session !== this.#session || err.code === grpc.status.CANCELLED) return;
+      if (!current() || err.code === grpc.status.CANCELLED) return;
       // A source without a stream (e.g. one that only receives webhooks) is fine as it is.
       if (err.code === grpc.status.UNIMPLEMENTED) return;
       this.#lost(session, "StreamFailed", toCallError(err).message);
     });
     stream.on("end", () => {
-      if (session !== this.#session) return;
+      if (!current()) return;
+      this.#stream = undefined;
       // The plugin ended the stream cleanly; ask again after a pause rather than spin.
-      this.#later(this.#backoff.next(), () => {
-        if (session === this.#session && this.#client === client) this.#openStream(session, client);
-      });
+      this.#later(this.#backoff.next(), () => this.#ensureStream(session));
     });
+  }
+
+  #cancelStream(): void {
+    const stream = this.#stream;
+    this.#stream = undefined;
+    stream?.cancel();
   }
 
   /** Something failed: report it, drop this attempt's calls, and try again after a backoff. */
@@ -332,6 +379,7 @@ export class PluginConnection {
   }
 
   #cancelCalls(): void {
+    this.#cancelStream();
     for (const call of this.#calls) call.cancel();
     this.#calls = [];
   }

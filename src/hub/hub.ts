@@ -27,6 +27,12 @@ export interface HubOptions {
   /** Every event from every source stream, in order per source. */
   onEvent: (event: CloudEvent) => void;
   timings?: Partial<ConnectionTimings>;
+  /**
+   * Whether sources' event streams are consumed (default true). Off, a source is still described,
+   * config-checked, health-watched and answers HandleExternalRequest and IngressPolicy; its events
+   * are simply not asked for. Replicas that do not lead keep it off so no event is consumed twice.
+   */
+  streams?: boolean;
 }
 
 export interface CommandRequest {
@@ -72,11 +78,29 @@ export class PluginHub extends EventEmitter<{ state: [PluginState] }> {
   readonly #connections = new Map<string, PluginConnection>();
   readonly #options: HubOptions;
   readonly #timings: ConnectionTimings;
+  #streaming: boolean;
 
   constructor(options: HubOptions) {
     super();
     this.#options = options;
     this.#timings = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.#streaming = options.streams ?? true;
+  }
+
+  /** Whether sources' event streams are being consumed. */
+  get streaming(): boolean {
+    return this.#streaming;
+  }
+
+  /**
+   * Starts consuming every source's event stream (each resuming after the last event id this hub
+   * delivered from it) or cancels them all. Connections stay up and their phase does not change.
+   */
+  setStreaming(enabled: boolean): void {
+    if (this.#streaming === enabled) return;
+    this.#streaming = enabled;
+    this.#options.log.info(enabled ? "consuming source streams" : "no longer consuming source streams");
+    for (const connection of this.#connections.values()) connection.setStreaming(enabled);
   }
 
   /** Adds a plugin or changes one; an unchanged target is left connected. */
@@ -93,7 +117,7 @@ export class PluginHub extends EventEmitter<{ state: [PluginState] }> {
       },
       this.#options.log,
       this.#timings,
-      existing?.lastDeliveredId,
+      { lastDeliveredId: existing?.lastDeliveredId, streaming: this.#streaming },
     );
     this.#connections.set(key, connection);
     this.emit("state", connection.state);
