@@ -34,6 +34,8 @@ export interface DataPlaneOptions {
   /** Where log notifiers write; default stdout. */
   logStream?: Writable;
   hubTimings?: Partial<ConnectionTimings>;
+  /** Whether the hub consumes source streams from the start (default true); see PluginHub.setStreaming. */
+  streams?: boolean;
   /** Extra readiness checks, e.g. the operator's informers. */
   readinessChecks?: Record<string, ReadinessCheck>;
 }
@@ -66,6 +68,7 @@ export class DataPlane {
       log: this.#log.child({ component: "hub" }),
       onEvent: (event) => this.router.publish(event),
       timings: options.hubTimings,
+      streams: options.streams,
     });
     this.#dispatcher = new CommandDispatcher({
       executors: new HubExecutorDirectory(this.hub, () => this.#executors),

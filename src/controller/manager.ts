@@ -2,7 +2,8 @@
  * The manager runs informers, controllers and other runnables together, like controller-runtime's
  * manager: informers run on every replica (caches stay warm, readiness means something, a new
  * leader starts at once); controllers and other runnables run only while this replica leads when
- * leader election is configured, and stop when leadership is lost.
+ * leader election is configured, and stop when leadership is lost — unless they say they need no
+ * leader election, in which case they run on every replica for the manager's whole life.
  */
 import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
@@ -15,6 +16,11 @@ export interface Runnable {
   start(signal: AbortSignal): Promise<void>;
   /** Informers the manager starts on every replica and reports in readiness(). */
   readonly informers?: ResourceInformer<KubernetesObject>[];
+  /**
+   * false: run on every replica, leader or not, from start() until the manager stops (like
+   * controller-runtime's LeaderElectionRunnable). Default true: run only while leading.
+   */
+  readonly needLeaderElection?: boolean;
 }
 
 export interface ManagerOptions {
@@ -75,14 +81,16 @@ export class Manager {
     if (this.#started) throw new Error("manager already started");
     this.#started = true;
     for (const informer of this.#informers) void informer.start();
+    const everywhere = this.#runAll(this.#runnables.filter(runsEverywhere), signal);
     try {
       if (this.#leaderElection) await this.#runWithLeaderElection(this.#leaderElection, signal);
       else {
         this.#leading = true;
-        await this.#runAll(signal);
+        await this.#runAll(this.#leaderRunnables(), signal);
       }
     } finally {
       this.#leading = false;
+      await everywhere;
       await Promise.all([...this.#informers].map((informer) => informer.stop()));
       this.#log.info("manager stopped");
     }
@@ -101,7 +109,7 @@ export class Manager {
       {
         onStartedLeading: (leading) => {
           this.#leading = true;
-          term = term.then(() => this.#runAll(leading));
+          term = term.then(() => this.#runAll(this.#leaderRunnables(), leading));
         },
         onStoppedLeading: () => {
           this.#leading = false;
@@ -112,9 +120,13 @@ export class Manager {
     await term;
   }
 
-  async #runAll(signal: AbortSignal): Promise<void> {
+  #leaderRunnables(): Runnable[] {
+    return this.#runnables.filter((runnable) => !runsEverywhere(runnable));
+  }
+
+  async #runAll(runnables: readonly Runnable[], signal: AbortSignal): Promise<void> {
     await Promise.all(
-      this.#runnables.map((runnable) =>
+      runnables.map((runnable) =>
         runnable.start(signal).catch((error: unknown) => {
           this.#log.error("runnable failed", {
             error: error instanceof Error ? error.message : String(error),
@@ -123,4 +135,8 @@ export class Manager {
       ),
     );
   }
+}
+
+function runsEverywhere(runnable: Runnable): boolean {
+  return runnable.needLeaderElection === false;
 }
