@@ -32,7 +32,7 @@ async function setup(ctx: BenchContext, label: string, sources: number, notifier
 export const fanout: Benchmark = {
   name: "fanout",
   async run(ctx: BenchContext): Promise<Figure[]> {
-    const window = ctx.quick ? { warmupMs: 500, durationMs: 1_000 } : { warmupMs: 1_000, durationMs: 3_000 };
+    const window = ctx.quick ? { warmupMs: 300, durationMs: 800 } : { warmupMs: 1_000, durationMs: 3_000 };
     const setups: Setup[] = [];
     try {
       const single = await setup(ctx, "1-to-1", 1, 1);

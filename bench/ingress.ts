@@ -75,7 +75,7 @@ const MODES: { mode: string; eventsPerRequest: number; request: RequestSpec }[] 
 export const ingress: Benchmark = {
   name: "ingress",
   async run(ctx: BenchContext): Promise<Figure[]> {
-    const timing = ctx.quick ? { warmupMs: 300, durationMs: 1_000 } : { warmupMs: 1_000, durationMs: 4_000 };
+    const timing = ctx.quick ? { warmupMs: 200, durationMs: 800 } : { warmupMs: 1_000, durationMs: 4_000 };
     const bare = await Worker.start<{ url: string }>(
       "bare-http",
       {},

@@ -13,8 +13,9 @@ import { router } from "./router.ts";
 import { fanout } from "./fanout.ts";
 import { dispatch } from "./dispatch.ts";
 import { memory } from "./memory.ts";
+import { reconcile } from "./reconcile.ts";
 
-const BENCHMARKS: Benchmark[] = [ingress, router, fanout, dispatch, memory];
+const BENCHMARKS: Benchmark[] = [ingress, router, fanout, dispatch, memory, reconcile];
 
 const { values } = parseArgs({
   options: {
