@@ -26,12 +26,13 @@ serveRpc(
     /** Creates `count` external-runtime SourcePlugins pointing at `address`, all at once. */
     createSources: ({ namespace, count, address }: { namespace: string; count: number; address: string }) => {
       for (let i = 0; i < count; i++) {
-        api.create({
+        const sourcePlugin = {
           apiVersion: "patchbay.dev/v1alpha1",
           kind: "SourcePlugin",
           metadata: { name: `bench-${i}`, namespace },
           spec: { runtime: { external: { address } } },
-        });
+        };
+        api.create(sourcePlugin);
       }
     },
     /** How many SourcePlugins in the namespace have Ready=True. */
