@@ -86,7 +86,7 @@ export class Manager {
       if (this.#leaderElection) await this.#runWithLeaderElection(this.#leaderElection, signal);
       else {
         this.#leading = true;
-        await this.#runAll(this.#leaderRunnables(), signal);
+        await Promise.all([this.#runAll(this.#leaderRunnables(), signal), aborted(signal)]);
       }
     } finally {
       this.#leading = false;
@@ -139,4 +139,12 @@ export class Manager {
 
 function runsEverywhere(runnable: Runnable): boolean {
   return runnable.needLeaderElection === false;
+}
+
+/** Resolves when `signal` aborts: the manager runs until told to stop, even with nothing to run. */
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
 }
