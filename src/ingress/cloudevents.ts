@@ -9,6 +9,7 @@
 import { CloudEvent as SdkCloudEvent } from "cloudevents";
 import { SEVERITIES, type CloudEvent, type Severity } from "../events/cloudevent.ts";
 import { HttpError } from "./http-errors.ts";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "./json-depth.ts";
 
 export type ContentMode = "structured" | "binary" | "batch";
 
@@ -122,6 +123,7 @@ function fromBinary(
   if (contentType !== "") attributes.datacontenttype = contentType;
   if (body.length > 0) {
     if (isJsonMediaType(mediaType)) {
+      refuseDeepNesting(body, "the body");
       try {
         attributes.data = JSON.parse(body.toString("utf8"));
       } catch (err) {
@@ -249,10 +251,20 @@ function isExtensionValue(value: unknown): boolean {
 
 function parseJson(body: Buffer, what: string): unknown {
   if (body.length === 0) throw invalid("malformed", `${what} is empty`);
+  refuseDeepNesting(body, what);
   try {
     return JSON.parse(body.toString("utf8"));
   } catch (err) {
     throw invalid("malformed", `${what} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function refuseDeepNesting(body: Buffer, what: string): void {
+  if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
+    throw invalid(
+      "too-deeply-nested",
+      `${what} nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep; no notifier could render it`,
+    );
   }
 }
 
