@@ -438,6 +438,71 @@ describe("property-based fuzzing", () => {
   });
 });
 
+describe("deeply nested JSON", () => {
+  it("is refused with 400 past 128 levels (it could never be rendered), and delivered below", async () => {
+    const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
+    const event = (id: string, depth: number) =>
+      `{"specversion":"1.0","id":"${id}","source":"demo","type":"com.example.deep","data":${nested(depth)}}`;
+    const binary = (id: string, depth: number): Outgoing => ({
+      path: "/events",
+      headers: {
+        "ce-specversion": "1.0",
+        "ce-id": id,
+        "ce-source": "demo",
+        "ce-type": "com.example.deep",
+        "content-type": "application/json",
+      },
+      body: nested(depth),
+    });
+    for (const depth of [200, 10_000, 400_000]) {
+      const answers = [
+        await send(plane.url, {
+          path: "/events",
+          headers: { "content-type": "application/cloudevents+json" },
+          body: event(`deep-s-${depth}`, depth),
+        }),
+        await send(plane.url, {
+          path: "/events",
+          headers: { "content-type": "application/cloudevents-batch+json" },
+          body: `[${event(`deep-b-${depth}`, depth)}]`,
+        }),
+        await send(plane.url, binary(`deep-x-${depth}`, depth)),
+      ];
+      for (const answer of answers) {
+        assert.equal(answer.status, 400, `depth ${depth}: ${answer.body.slice(0, 200)}`);
+        assert.match(answer.body, /"code":"too-deeply-nested"/);
+      }
+    }
+    // Brackets inside strings do not count.
+    const quoted = `{"specversion":"1.0","id":"deep-quoted","source":"demo","type":"com.example.deep","data":{"text":"${"[".repeat(1000)}\\\""}}`;
+    const ok = [
+      await send(plane.url, {
+        path: "/events",
+        headers: { "content-type": "application/cloudevents+json" },
+        body: event("deep-ok-s", 120),
+      }),
+      await send(plane.url, binary("deep-ok-x", 120)),
+      await send(plane.url, {
+        path: "/events",
+        headers: { "content-type": "application/cloudevents+json" },
+        body: quoted,
+      }),
+    ];
+    for (const answer of ok) assert.equal(answer.status, 202, answer.body);
+    const deadline = Date.now() + 5_000;
+    while (
+      !["deep-ok-s", "deep-ok-x", "deep-quoted"].every((id) => receiver.accepted.has(id)) &&
+      Date.now() < deadline
+    )
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(
+      ["deep-ok-s", "deep-ok-x", "deep-quoted"].filter((id) => !receiver.accepted.has(id)),
+      [],
+      "accepted events were delivered",
+    );
+  });
+});
+
 describe("oversized and slow requests", () => {
   const big = (bytes: number) => Buffer.alloc(bytes, "a");
 
