@@ -474,7 +474,7 @@ describe("deeply nested JSON", () => {
       }
     }
     // Brackets inside strings do not count.
-    const quoted = `{"specversion":"1.0","id":"deep-quoted","source":"demo","type":"com.example.deep","data":{"text":"${"[".repeat(1000)}\\\""}}`;
+    const quoted = `{"specversion":"1.0","id":"deep-quoted","source":"demo","type":"com.example.deep","data":{"text":"${"[".repeat(1000)}\\""}}`;
     const ok = [
       await send(plane.url, {
         path: "/events",
