@@ -10,6 +10,8 @@
  */
 import { execFile } from "node:child_process";
 import { parseArgs } from "node:util";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import {
   identityHolds,
   keepAlive,
@@ -35,8 +37,17 @@ const { values } = parseArgs({
 });
 const durationMs = parseDuration(values.duration);
 const POSTERS = 4;
+/** The notifiers' per-request deadline; answers later than LATE_ANSWER_MS after arrival may race it. */
+const TIMEOUT_MS = 500;
+const LATE_ANSWER_MS = TIMEOUT_MS - 100;
 const postIntervalMs = (1000 * POSTERS) / Number(values.rate);
 const failures: string[] = [];
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+const heapAfterGc = () => {
+  gc();
+  return process.memoryUsage().heapUsed;
+};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function parseDuration(text: string): number {
@@ -118,6 +129,7 @@ async function main(): Promise<number> {
     { kind: "executor", name: "echo" },
   ]);
   const router = plane.dataPlane.router;
+  const heapAtStart = heapAfterGc();
   const started = Date.now();
   const until = started + durationMs;
   let running = true;
@@ -239,13 +251,15 @@ async function main(): Promise<number> {
   for (const receiver of receivers) receiver.behave({ kind: "accept" });
   agent.destroy();
 
-  // Let every queue empty (retries included), then compare.
+  // No new events from here on (the heartbeat would keep publishing), then let every queue empty.
+  await Promise.all([...plane.plugins.values()].map((plugin) => plugin.stop()));
   const settleBy = Date.now() + 60_000;
   const busy = () => Object.values(router.stats().notifiers).some((s) => s.queued + s.inFlight > 0);
   while (busy() && Date.now() < settleBy) await sleep(100);
   if (busy()) failures.push("the notifier queues did not empty within 60 s after the load stopped");
   clearInterval(sampler);
 
+  const heapAtEnd = heapAfterGc();
   const stats = router.stats();
   const metrics = await scrape(plane.managementUrl);
   failures.push(...metricsDisagreement(stats, metrics));
@@ -266,7 +280,9 @@ async function main(): Promise<number> {
       failures.push(
         `${name}: router says ${s.delivered} delivered, the receiver accepted ${receiver.accepted.size} distinct ids`,
       );
-    const duplicates = receiver.duplicates();
+    // At-least-once: an answer that comes after the notifier's deadline is not seen, and the retry
+    // is a second delivery. Only a duplicate of an answer the notifier did see is a failure.
+    const duplicates = receiver.duplicatesWithin(LATE_ANSWER_MS);
     if (duplicates.length > 0)
       failures.push(
         `${name}: ${duplicates.length} ids delivered twice, e.g. ${duplicates.slice(0, 3).join(", ")}`,
@@ -294,7 +310,11 @@ async function main(): Promise<number> {
       `notifier ${name}`,
       `received ${s.received}, delivered ${s.delivered}, failed ${s.failed}, dropped ${s.dropped} ${JSON.stringify(s.droppedByReason)}, retries ${s.retries}`,
     ]),
-    ["duplicates seen at the receivers", everything.duplicates().length + demoOnly.duplicates().length],
+    [
+      "duplicates seen at the receivers",
+      `${receivers.reduce((n, r) => n + r.duplicatesWithin(LATE_ANSWER_MS).length, 0)} ` +
+        `(plus ${receivers.reduce((n, r) => n + r.duplicates().length - r.duplicatesWithin(LATE_ANSWER_MS).length, 0)} retries of answers that came after the ${TIMEOUT_MS} ms deadline)`,
+    ],
     ["plugin kills (SIGKILL)", kills],
     ["plugin restarts", [...plane.plugins].map(([name, p]) => `${name} ${p.process.restarts}`).join(", ")],
     ["answers", JSON.stringify(outcomes)],
@@ -306,7 +326,8 @@ async function main(): Promise<number> {
       "/commands latency p50 / p99",
       `${percentile(commandSorted, 50).toFixed(1)} / ${percentile(commandSorted, 99).toFixed(1)} ms`,
     ],
-    ["RSS at start / max", `${mib(rssAtStart)} / ${mib(maxRss)}`],
+    ["RSS at start / max", `${mib(rssAtStart)} / ${mib(maxRss)} (test harness and receivers included)`],
+    ["heap after GC at start / end", `${mib(heapAtStart)} / ${mib(heapAtEnd)}`],
     ["accounting samples", samples],
     ["npm audit --omit=dev", auditFigure],
   ];

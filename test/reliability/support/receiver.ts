@@ -17,6 +17,8 @@ export interface Attempt {
   id: string;
   at: number;
   answered: number | "hung";
+  /** How long the answer took; a client with a shorter deadline has given up and will retry. */
+  answeredAfterMs?: number;
 }
 
 export interface CountingReceiver {
@@ -28,6 +30,8 @@ export interface CountingReceiver {
   behave(behaviour: Behaviour): void;
   /** Ids accepted more than once. */
   duplicates(): string[];
+  /** Ids accepted more than once where no earlier acceptance came later than `deadlineMs` (the client saw it). */
+  duplicatesWithin(deadlineMs: number): string[];
   close(): Promise<void>;
 }
 
@@ -40,6 +44,7 @@ export async function startCountingReceiver(
   const hung = new Set<ServerResponse>();
   const accept = (id: string, response: ServerResponse, attempt: Attempt) => {
     attempt.answered = 200;
+    attempt.answeredAfterMs = Date.now() - attempt.at;
     accepted.set(id, (accepted.get(id) ?? 0) + 1);
     response.writeHead(200).end("ok");
   };
@@ -91,6 +96,18 @@ export async function startCountingReceiver(
       behaviour = next;
     },
     duplicates: () => [...accepted].filter(([, n]) => n > 1).map(([id]) => id),
+    duplicatesWithin(deadlineMs) {
+      const late = new Set<string>();
+      const seen = new Set<string>();
+      const duplicated = new Set<string>();
+      for (const attempt of attempts) {
+        if (attempt.answered !== 200) continue;
+        if (seen.has(attempt.id) && !late.has(attempt.id)) duplicated.add(attempt.id);
+        seen.add(attempt.id);
+        if ((attempt.answeredAfterMs ?? 0) >= deadlineMs) late.add(attempt.id);
+      }
+      return [...duplicated];
+    },
     async close() {
       for (const response of hung) response.destroy();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
