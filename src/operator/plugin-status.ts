@@ -11,17 +11,17 @@ export const READY = "Ready";
 export const CONFIG_VALID = "ConfigValid";
 export const WORKLOAD_AVAILABLE = "WorkloadAvailable";
 export const CONNECTED = "Connected";
-/** True while the executor's prefixes are its own; False when an older executor holds one of them. */
+/**
+ * Reads as its name says: True when an older executor holds one of this executor's prefixes, False
+ * (NoConflict) while its prefixes are its own. It is not a dependent of Ready (ConditionSet takes
+ * True as healthy); its consequence is: the executor is not handed to the hub, so Connected is
+ * False with reason PrefixConflict, and so is Ready.
+ */
 export const PREFIX_CONFLICT = "PrefixConflict";
 
 /** Ready takes the first False dependent, else the first Unknown one: ordered as a plugin comes up. */
 export const sourceConditions = new ConditionSet(READY, [WORKLOAD_AVAILABLE, CONNECTED, CONFIG_VALID]);
-export const executorConditions = new ConditionSet(READY, [
-  WORKLOAD_AVAILABLE,
-  CONNECTED,
-  CONFIG_VALID,
-  PREFIX_CONFLICT,
-]);
+export const executorConditions = new ConditionSet(READY, [WORKLOAD_AVAILABLE, CONNECTED, CONFIG_VALID]);
 
 export interface Verdict {
   status: "True" | "False" | "Unknown";
@@ -43,31 +43,17 @@ export interface PluginObservation {
 }
 
 export function markPluginConditions(conditions: ConditionManager, observation: PluginObservation): void {
-  const { specProblems, suspended, workload, lostClaim, hub, executor } = observation;
-  const set = (type: string, verdict: Verdict) => {
-    if (verdict.status === "True") conditions.markTrue(type, verdict.reason, verdict.message);
-    else if (verdict.status === "False") conditions.markFalse(type, verdict.reason, verdict.message);
-    else conditions.markUnknown(type, verdict.reason, verdict.message);
-  };
+  markDependents(conditions, observation);
+  if (observation.executor) markPrefixConflict(conditions, observation);
+}
+
+function markDependents(conditions: ConditionManager, observation: PluginObservation): void {
+  const { specProblems, suspended, workload, lostClaim, hub } = observation;
+  const set = (type: string, verdict: Verdict) => mark(conditions, type, verdict);
   if (specProblems.length > 0) {
     const invalid: Verdict = { status: "False", reason: "InvalidSpec", message: specProblems.join("; ") };
-    for (const type of [
-      CONFIG_VALID,
-      ...(executor ? [PREFIX_CONFLICT] : []),
-      WORKLOAD_AVAILABLE,
-      CONNECTED,
-    ]) {
-      set(type, invalid);
-    }
+    for (const type of [CONFIG_VALID, WORKLOAD_AVAILABLE, CONNECTED]) set(type, invalid);
     return;
-  }
-  if (executor) {
-    set(
-      PREFIX_CONFLICT,
-      lostClaim?.reason === "PrefixConflict"
-        ? { status: "False", reason: "PrefixConflict", message: lostClaim.message }
-        : { status: "True", reason: "PrefixesAvailable", message: "" },
-    );
   }
   set(WORKLOAD_AVAILABLE, workload);
   if (suspended) {
@@ -77,10 +63,34 @@ export function markPluginConditions(conditions: ConditionManager, observation: 
     return;
   }
   set(CONFIG_VALID, configVerdict(hub));
-  set(
-    CONNECTED,
-    lostClaim?.reason === "NameConflict" ? { status: "False", ...lostClaim } : connectedVerdict(hub),
-  );
+  // A plugin that lost its name or a prefix to an older one is not handed to the hub.
+  set(CONNECTED, lostClaim ? { status: "False", ...lostClaim } : connectedVerdict(hub));
+}
+
+function markPrefixConflict(conditions: ConditionManager, observation: PluginObservation): void {
+  const { specProblems, lostClaim } = observation;
+  if (specProblems.length > 0) {
+    const message = `not checked: ${specProblems.join("; ")}`;
+    mark(conditions, PREFIX_CONFLICT, { status: "Unknown", reason: "InvalidSpec", message });
+  } else if (lostClaim?.reason === "PrefixConflict") {
+    mark(conditions, PREFIX_CONFLICT, {
+      status: "True",
+      reason: "PrefixConflict",
+      message: lostClaim.message,
+    });
+  } else {
+    mark(conditions, PREFIX_CONFLICT, {
+      status: "False",
+      reason: "NoConflict",
+      message: "no older executor serves any of its prefixes",
+    });
+  }
+}
+
+function mark(conditions: ConditionManager, type: string, verdict: Verdict): void {
+  if (verdict.status === "True") conditions.markTrue(type, verdict.reason, verdict.message);
+  else if (verdict.status === "False") conditions.markFalse(type, verdict.reason, verdict.message);
+  else conditions.markUnknown(type, verdict.reason, verdict.message);
 }
 
 function configVerdict(hub: PluginState | undefined): Verdict {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Condition } from "../../src/api/v1alpha1/index.ts";
+import { ConditionSet } from "../../src/controller/index.ts";
 import type { PluginState } from "../../src/hub/index.ts";
 import {
   CONFIG_VALID,
@@ -52,8 +53,13 @@ describe("plugin conditions", () => {
       hub: hubState("Ready", "Ready", "serving"),
       executor: true,
     });
-    for (const type of [READY, CONFIG_VALID, PREFIX_CONFLICT, WORKLOAD_AVAILABLE, CONNECTED]) {
+    for (const type of [READY, CONFIG_VALID, WORKLOAD_AVAILABLE, CONNECTED]) {
       assert.equal(conditions[type]!.status, "True", type);
+    }
+    // Named for the problem, so False is the healthy state.
+    assert.equal(conditions[PREFIX_CONFLICT]!.status, "False");
+    assert.equal(conditions[PREFIX_CONFLICT]!.reason, "NoConflict");
+    for (const type of [READY, CONFIG_VALID, PREFIX_CONFLICT, WORKLOAD_AVAILABLE, CONNECTED]) {
       assert.equal(conditions[type]!.observedGeneration, 4);
       assert.match(conditions[type]!.reason, /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/);
     }
@@ -111,20 +117,86 @@ describe("plugin conditions", () => {
     assert.equal(down[READY]!.reason, "ConnectionFailed");
   });
 
-  it("report a lost prefix as PrefixConflict=False and Ready=False naming the holder", () => {
+  it("report a lost prefix as PrefixConflict=True and Ready=False naming the holder", () => {
+    const lostClaim = {
+      reason: "PrefixConflict" as const,
+      message: "prefix 'kubectl' is already served by ExecutorPlugin a/kubectl",
+    };
     const conditions = conditionsFor({
       specProblems: [],
       suspended: false,
       workload: available,
-      lostClaim: {
-        reason: "PrefixConflict",
-        message: "prefix 'kubectl' is already served by ExecutorPlugin a/kubectl",
-      },
+      lostClaim,
       executor: true,
     });
-    assert.equal(conditions[PREFIX_CONFLICT]!.status, "False");
+    assert.equal(conditions[PREFIX_CONFLICT]!.status, "True");
+    assert.equal(conditions[PREFIX_CONFLICT]!.reason, "PrefixConflict");
+    // Its consequence: not handed to the hub.
+    assert.equal(conditions[CONNECTED]!.status, "False");
+    assert.equal(conditions[CONNECTED]!.reason, "PrefixConflict");
+    assert.equal(conditions[READY]!.status, "False");
     assert.equal(conditions[READY]!.reason, "PrefixConflict");
     assert.match(conditions[READY]!.message, /a\/kubectl/);
+
+    // Even with the hub's view all good (it never is for a plugin that lost a claim), Ready stays False.
+    const served = conditionsFor({
+      specProblems: [],
+      suspended: false,
+      workload: available,
+      hub: hubState("Ready", "Ready", "serving"),
+      lostClaim,
+      executor: true,
+    });
+    assert.equal(served[READY]!.status, "False");
+    assert.equal(served[READY]!.reason, "PrefixConflict");
+
+    // A dependent that is already False comes first, as a plugin comes up.
+    const down = conditionsFor({
+      specProblems: [],
+      suspended: false,
+      workload: { status: "False", reason: "DeploymentUnavailable", message: "0/1" },
+      lostClaim,
+      executor: true,
+    });
+    assert.equal(down[READY]!.reason, "DeploymentUnavailable");
+    assert.equal(down[PREFIX_CONFLICT]!.status, "True");
+  });
+
+  it("keep lastTransitionTime of Ready when a conflict is re-reported, and move it when it clears", () => {
+    let clock = new Date("2030-01-01T00:00:00Z");
+    const set = new ConditionSet(READY, [...executorSet.dependents], { now: () => clock });
+    const status: { conditions?: Condition[] } = {};
+    const lostClaim = { reason: "PrefixConflict" as const, message: "prefix 'x' is held by a/x" };
+    const observe = (claim?: typeof lostClaim) =>
+      markPluginConditions(set.manage(status, 1), {
+        specProblems: [],
+        suspended: false,
+        workload: available,
+        hub: hubState("Ready", "Ready", "serving"),
+        lostClaim: claim,
+        executor: true,
+      });
+    const ready = () => status.conditions!.find((condition) => condition.type === READY)!;
+    observe(lostClaim);
+    const since = ready().lastTransitionTime;
+    clock = new Date("2030-01-01T00:01:00Z");
+    observe(lostClaim);
+    assert.equal(ready().status, "False");
+    assert.equal(ready().lastTransitionTime, since, "re-reporting the conflict moved lastTransitionTime");
+    observe();
+    assert.equal(ready().status, "True");
+    assert.equal(ready().lastTransitionTime, "2030-01-01T00:01:00Z");
+  });
+
+  it("leave PrefixConflict Unknown when the spec is invalid", () => {
+    const conditions = conditionsFor({
+      specProblems: ["spec.prefixes must list at least one prefix"],
+      suspended: false,
+      workload: { status: "Unknown", reason: "InvalidSpec", message: "" },
+      executor: true,
+    });
+    assert.equal(conditions[PREFIX_CONFLICT]!.status, "Unknown");
+    assert.equal(conditions[READY]!.reason, "InvalidSpec");
   });
 });
 

@@ -200,19 +200,25 @@ describe("operator reconcilers against the API double", () => {
       ),
     );
     const cr = await waitForCondition(api, ref("ExecutorPlugin", "echo-too", "team-b"), "PrefixConflict", {
-      status: "False",
+      status: "True",
       reason: "PrefixConflict",
     });
+    assert.match(conditionOf(cr, "PrefixConflict")!.message, /'echo'.*team-a\/echo/);
+    assert.equal(conditionOf(cr, "Ready")!.status, "False");
     assert.equal(conditionOf(cr, "Ready")!.reason, "PrefixConflict");
     assert.match(conditionOf(cr, "Ready")!.message, /'echo'.*team-a\/echo/);
-    assert.equal(
-      conditionOf(api.get(ref("ExecutorPlugin", "echo")), "Ready")!.status,
-      "True",
-      "the older keeps it",
-    );
+    const older = api.get(ref("ExecutorPlugin", "echo"));
+    assert.equal(conditionOf(older, "Ready")!.status, "True", "the older keeps it");
+    assert.equal(conditionOf(older, "PrefixConflict")!.status, "False");
+    assert.equal(conditionOf(older, "PrefixConflict")!.reason, "NoConflict");
+    // The newer one is not served: its prefix 'say' is not dispatched to it either.
+    assert.equal(operator.dataPlane.hub.state("executor", "echo-too"), undefined);
 
     api.delete(ref("ExecutorPlugin", "echo"));
-    await waitForCondition(api, ref("ExecutorPlugin", "echo-too", "team-b"), "Ready", { status: "True" });
+    const freed = await waitForCondition(api, ref("ExecutorPlugin", "echo-too", "team-b"), "Ready", {
+      status: "True",
+    });
+    assert.equal(conditionOf(freed, "PrefixConflict")!.status, "False");
     await waitFor(() => operator.dataPlane.hub.state("executor", "echo") === undefined, {
       what: "echo removed",
     });
