@@ -3,7 +3,9 @@
  * the dispatcher routes each command prefix to one executor. The oldest claimant keeps the claim
  * (creation time, then namespace/name), so creating a newcomer never takes anything from a running one.
  */
-import type { PluginResource } from "../api/v1alpha1/index.ts";
+import type { ExecutorPlugin, PluginResource } from "../api/v1alpha1/index.ts";
+import { isContender } from "./plugin-spec.ts";
+import type { PluginObject } from "./resources.ts";
 
 export interface Claimant {
   metadata: { name: string; namespace?: string; creationTimestamp?: string };
@@ -60,4 +62,15 @@ export function lostClaims<T extends PluginResource>(
     for (const prefix of prefixesOf(plugin)) prefixes.set(prefix, plugin);
   }
   return lost;
+}
+
+/**
+ * The claims lost among plugins of one kind as the cluster holds them: only contenders claim
+ * anything, executors claim their prefixes. Deterministic from the objects, so every replica
+ * computes the same answer from its cache.
+ */
+export function clusterClaims(plugins: readonly PluginObject[]): Map<string, LostClaim> {
+  return lostClaims(plugins.filter(isContender), (plugin) =>
+    plugin.kind === "ExecutorPlugin" ? (plugin as ExecutorPlugin).spec.prefixes : [],
+  );
 }

@@ -10,6 +10,19 @@ export {
   type ManagerDeploymentRef,
 } from "./plugin-reconciler.ts";
 export { NotifierReconciler, type NotifierReconcilerOptions } from "./notifier-reconciler.ts";
+export {
+  DataPlaneSync,
+  type DataPlaneSyncOptions,
+  type NotifierVerdict,
+  type PluginPlacement,
+  type SyncedKind,
+} from "./data-plane-sync.ts";
+export {
+  PluginTargets,
+  type DerivedTarget,
+  type PluginTargetsOptions,
+  type TargetProblem,
+} from "./plugin-targets.ts";
 export { KubernetesSecretResolver, externalTlsCredentials } from "./secrets.ts";
 export { Cluster } from "./cluster.ts";
 export {
@@ -22,7 +35,7 @@ export {
 } from "./workloads.ts";
 export { workloadName, FINALIZER, FIELD_MANAGER } from "./names.ts";
 export { upsertContainerPatch, removeContainerPatch, type JsonPatchOperation } from "./sidecars.ts";
-export { lostClaims, type LostClaim } from "./conflicts.ts";
+export { clusterClaims, lostClaims, type LostClaim } from "./conflicts.ts";
 export {
   CONFIG_VALID,
   CONNECTED,

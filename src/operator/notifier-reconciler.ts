@@ -1,9 +1,9 @@
 /**
- * Reconciles Notifiers: every change re-applies the whole set to the data plane (the router swaps
- * routes live), and each Notifier's status says whether its spec and secrets worked out.
+ * Reconciles Notifiers on the leader: each Notifier's status says whether its spec and secrets
+ * worked out. Applying them to the data plane is the DataPlaneSync's, on every replica; this waits
+ * for it to catch up with the cache and reports its verdict.
  */
-import { validateNotifierSpec, type NotifierStatus } from "../api/v1alpha1/index.ts";
-import type { DataPlane, NotifierProblem } from "../app/index.ts";
+import type { NotifierStatus } from "../api/v1alpha1/index.ts";
 import {
   ConditionSet,
   type EventRecorder,
@@ -15,19 +15,17 @@ import {
 import type { Logger } from "../observability/logger.ts";
 import type { Cluster } from "./cluster.ts";
 import { qualifiedName } from "./conflicts.ts";
+import type { DataPlaneSync } from "./data-plane-sync.ts";
 import { CONFIG_VALID, READY } from "./plugin-status.ts";
 import type { NotifierObject } from "./resources.ts";
 import { writeStatus } from "./status-writer.ts";
 
 export const notifierConditions = new ConditionSet(READY, [CONFIG_VALID]);
 
-/** A Secret may appear later; look again after this long. */
-const RETRY_PROBLEMS_MS = 30_000;
-
 export interface NotifierReconcilerOptions {
   informer: ResourceInformer<NotifierObject>;
   cluster: Cluster;
-  dataPlane: Pick<DataPlane, "setNotifiers">;
+  sync: Pick<DataPlaneSync, "syncNotifiers">;
   recorder: Pick<EventRecorder, "event">;
   log: Logger;
 }
@@ -42,32 +40,22 @@ export class NotifierReconciler implements Reconciler {
   }
 
   async reconcile(key: ObjectKey): Promise<ReconcileResult | void> {
-    const all = this.#options.informer.list().filter((notifier) => !notifier.metadata.deletionTimestamp);
-    const invalid = new Map<string, string[]>();
-    for (const notifier of all) {
-      const problems = validateNotifierSpec(notifier.spec);
-      if (problems.length > 0) invalid.set(qualifiedName(notifier), problems);
-    }
-    const problems = await this.#options.dataPlane.setNotifiers(
-      all.filter((notifier) => !invalid.has(qualifiedName(notifier))),
-    );
+    const verdicts = await this.#options.sync.syncNotifiers();
     const notifier = this.#options.informer.get(key);
     if (!notifier || notifier.metadata.deletionTimestamp) return;
-    const specProblems = invalid.get(qualifiedName(notifier));
-    const applyProblem = problems.find((problem: NotifierProblem) => problem.name === notifier.metadata.name);
+    const verdict = verdicts.get(qualifiedName(notifier));
 
     const generation = notifier.metadata.generation ?? 0;
     const status: NotifierStatus = structuredClone(notifier.status ?? {});
     const conditions = notifierConditions.manage(status, generation);
-    if (specProblems) conditions.markFalse(CONFIG_VALID, "InvalidSpec", specProblems.join("; "));
-    else if (applyProblem) conditions.markFalse(CONFIG_VALID, "ConfigInvalid", applyProblem.message);
+    if (verdict) conditions.markFalse(CONFIG_VALID, verdict.reason, verdict.message);
     else if (notifier.spec.suspend) conditions.markFalse(CONFIG_VALID, "Suspended", "spec.suspend is true");
     else conditions.markTrue(CONFIG_VALID, "Applied", `delivering to ${notifier.spec.type}`);
     status.observedGeneration = generation;
     const ready = conditions.get(READY);
     status.ready = ready?.status;
     status.reason = ready?.reason;
-    const written = await writeStatus({
+    return writeStatus({
       cluster: this.#options.cluster,
       recorder: this.#options.recorder,
       log: this.#log,
@@ -75,7 +63,5 @@ export class NotifierReconciler implements Reconciler {
       object: notifier,
       status,
     });
-    if (written) return written;
-    if (applyProblem) return { requeueAfterMs: RETRY_PROBLEMS_MS };
   }
 }

@@ -1,8 +1,9 @@
 /**
- * `patchbay operator`: the data plane plus the controllers that feed it from the cluster. Every
- * replica serves the ingress; only the Lease holder reconciles and talks to plugins (so source
- * streams are consumed once and no notification is sent twice). Losing the Lease makes the hub
- * forget its plugins at once.
+ * `patchbay operator`: the data plane plus what feeds it from the cluster. Every replica serves the
+ * ingress, so every replica keeps its data plane in line with the shared informers (DataPlaneSync:
+ * plugins in the hub, sources, executors, notifiers). Only the Lease holder writes to the cluster
+ * (the reconcilers) and consumes source streams, so no notification is sent twice; losing the Lease
+ * stops the streams, while the hub stays connected for the ingress and commands.
  */
 import { hostname } from "node:os";
 import {
@@ -18,9 +19,11 @@ import type { ConnectionTimings } from "../hub/index.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { Cluster } from "./cluster.ts";
 import { MANAGED_BY } from "./names.ts";
+import { DataPlaneSync } from "./data-plane-sync.ts";
 import { NotifierReconciler } from "./notifier-reconciler.ts";
 import type { NotifierObject, PluginObject } from "./resources.ts";
 import { PluginReconciler, type ManagerDeploymentRef } from "./plugin-reconciler.ts";
+import { PluginTargets } from "./plugin-targets.ts";
 import { KubernetesSecretResolver } from "./secrets.ts";
 
 export const LEASE_NAME = "patchbay-leader";
@@ -39,7 +42,7 @@ export interface OperatorOptions {
   leaderElection?: { leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   /** Patchbay's own Deployment; default patchbay-controller-manager in podNamespace. */
   managerDeployment?: ManagerDeploymentRef;
-  /** See PluginReconcilerOptions.resolveEndpoint. */
+  /** See PluginTargetsOptions.resolveEndpoint. */
   resolveEndpoint?: (plugin: PluginObject, endpoint: string) => string;
   hubTimings?: Partial<ConnectionTimings>;
   log?: Logger;
@@ -49,6 +52,8 @@ export interface RunningOperator {
   readonly dataPlane: DataPlane;
   readonly manager: Manager;
   readonly isLeader: boolean;
+  /** Keeps this replica's data plane in line with the cluster, leading or not. */
+  readonly sync: DataPlaneSync;
   /** Releases the Lease, stops the controllers, then drains the data plane within the deadline. */
   stop(drainMs?: number): Promise<void>;
 }
@@ -63,6 +68,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     secrets: new KubernetesSecretResolver(cluster),
     log,
     hubTimings: options.hubTimings,
+    // Streams are consumed only while leading (see below).
+    streams: false,
     // Called only once serving, after the manager below exists.
     readinessChecks: { informers: () => manager.readiness() },
   });
@@ -98,52 +105,66 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     namespace: options.podNamespace,
     name: MANAGER_DEPLOYMENT,
   };
-  const pluginParts = (["source", "executor"] as const).map((kind) => {
-    const reconciler = new PluginReconciler({
-      kind,
-      informer: kind === "source" ? sources : executors,
-      cluster,
-      dataPlane,
-      recorder,
-      log,
-      managerDeployment,
-      resolveEndpoint: options.resolveEndpoint,
-    });
+  const sync = new DataPlaneSync({
+    sources,
+    executors,
+    notifiers,
+    deployments,
+    dataPlane,
+    targets: new PluginTargets({ cluster, resolveEndpoint: options.resolveEndpoint }),
+    log,
+  });
+  const pluginControllers = (["source", "executor"] as const).map((kind) => {
+    const informer = kind === "source" ? sources : executors;
     const controller = new Controller({
       name: `${kind}plugin`,
-      reconciler,
+      reconciler: new PluginReconciler({
+        kind,
+        informer,
+        cluster,
+        hub: dataPlane.hub,
+        sync,
+        recorder,
+        log,
+        managerDeployment,
+      }),
       registry: dataPlane.registry,
       log,
     });
-    controller.watch(kind === "source" ? sources : executors);
+    controller.watch(informer);
     controller.watch(deployments, (deployment) =>
       ownerKeys(deployment, kind === "source" ? "SourcePlugin" : "ExecutorPlugin"),
     );
-    reconciler.onRequeue((key) => controller.enqueue(key));
-    return { kind, reconciler, controller };
+    return controller;
   });
-  const notifierController = new Controller({
-    name: "notifier",
-    reconciler: new NotifierReconciler({ informer: notifiers, cluster, dataPlane, recorder, log }),
-    registry: dataPlane.registry,
-    log,
-  }).watch(notifiers);
+  const controllers = {
+    source: pluginControllers[0]!,
+    executor: pluginControllers[1]!,
+    notifier: new Controller({
+      name: "notifier",
+      reconciler: new NotifierReconciler({ informer: notifiers, cluster, sync, recorder, log }),
+      registry: dataPlane.registry,
+      log,
+    }).watch(notifiers),
+  };
 
+  // Enqueueing is ignored while a controller is not running, i.e. on a replica that does not lead.
   dataPlane.hub.on("state", (state) => {
-    const part = pluginParts.find((candidate) => candidate.kind === state.kind);
-    const key = part?.reconciler.ownerOf(state.name);
-    if (key) part!.controller.enqueue(key);
+    const key = sync.owner(state.kind, state.name);
+    if (key) controllers[state.kind].enqueue(key);
   });
+  sync.on("changed", (kind, key) => controllers[kind].enqueue(key));
 
-  for (const { controller } of pluginParts) manager.add(controller);
-  manager.add(notifierController);
-  // Runs only while leading: when leadership ends, nothing of the old leader's keeps talking to plugins.
+  manager.add(sync);
+  for (const controller of Object.values(controllers)) manager.add(controller);
   manager.add({
+    // Runs only while leading: the leader alone consumes source streams.
     start: async (signal) => {
+      if (signal.aborted) return;
+      dataPlane.hub.setStreaming(true);
       await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
-      for (const { reconciler } of pluginParts) reconciler.forgetAll();
-      await dataPlane.setNotifiers([]);
-      log.info("not leading: plugins and notifiers released");
+      dataPlane.hub.setStreaming(false);
+      log.info("not leading: source streams stopped");
     },
   });
 
@@ -163,6 +184,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   return {
     dataPlane,
     manager,
+    sync,
     get isLeader() {
       return manager.isLeader;
     },
@@ -170,7 +192,6 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       stopping ??= (async () => {
         abort.abort();
         await running;
-        for (const { reconciler } of pluginParts) reconciler.forgetAll();
         await dataPlane.stop(drainMs);
       })();
       return stopping;

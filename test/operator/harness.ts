@@ -3,9 +3,12 @@
  * the double never runs (pod-mode endpoints are pointed at them).
  */
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { parse } from "yaml";
 import type { Condition } from "../../src/api/v1alpha1/index.ts";
+import type { CloudEvent } from "../../src/events/cloudevent.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { startOperator, type RunningOperator } from "../../src/operator/index.ts";
 import { startKubeApiDouble, type KubeApiDouble, type KubeObject } from "../support/kube-api/index.ts";
@@ -124,4 +127,40 @@ export function markDeploymentAvailable(api: KubeApiDouble, name: string, namesp
     "merge",
     "status",
   );
+}
+
+export interface WebhookReceiver {
+  /** Where a webhook Notifier posts. */
+  url: string;
+  /** Every CloudEvent received, in arrival order. */
+  events: CloudEvent[];
+  close(): Promise<void>;
+}
+
+/** A real HTTP server standing in for a webhook Notifier's endpoint (mode json): records and answers 200. */
+export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+  const events: CloudEvent[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      try {
+        events.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as CloudEvent);
+        res.writeHead(200).end();
+      } catch {
+        res.writeHead(400).end("not JSON");
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    events,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
