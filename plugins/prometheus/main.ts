@@ -18,7 +18,7 @@ await serveSource<PrometheusConfig>({
     try {
       payload = parseWebhookPayload(request.body);
     } catch (err) {
-      if (err instanceof PayloadError) return json(400, { error: err.message });
+      if (err instanceof PayloadError) return failure(400, "invalid-payload", err.message);
       throw err;
     }
     if (payload.truncatedAlerts > 0) {
@@ -38,16 +38,23 @@ await serveSource<PrometheusConfig>({
 
 function refuse(request: IncomingRequest): RequestResult | undefined {
   if (request.method !== "POST") {
-    const refusal = json(405, {
-      error: `method ${request.method} not allowed: Alertmanager webhooks are POSTed`,
-    });
+    const refusal = failure(
+      405,
+      "method-not-allowed",
+      `method ${request.method} not allowed: Alertmanager webhooks are POSTed`,
+    );
     return { ...refusal, headers: { ...refusal.headers, allow: "POST" } };
   }
   const type = request.headers["content-type"];
   if (type !== undefined && !/^application\/json\b/i.test(type)) {
-    return json(415, { error: `content-type must be application/json, got ${type}` });
+    return failure(415, "unsupported-media-type", `content-type must be application/json, got ${type}`);
   }
   return undefined;
+}
+
+/** Errors in the shape every Patchbay endpoint answers with. */
+function failure(status: number, code: string, message: string): RequestResult {
+  return json(status, { error: { code, message } });
 }
 
 function json(status: number, body: unknown): RequestResult {

@@ -178,7 +178,8 @@ describe("prometheus source", () => {
       const response = await post(body);
       assert.equal(response.status, 400, body);
       assert.equal(response.events.length, 0);
-      assert.match(bodyOf(response).error, problem);
+      assert.equal(bodyOf(response).error.code, "invalid-payload");
+      assert.match(bodyOf(response).error.message, problem);
     }
     assert.equal((await post(fixture)).events.length, 3);
   });
@@ -187,9 +188,14 @@ describe("prometheus source", () => {
     const get = await post("", { method: "GET" });
     assert.equal(get.status, 405);
     assert.equal(get.headers.allow, "POST");
-    assert.match(bodyOf(get).error, /method GET not allowed/);
+    assert.equal(bodyOf(get).error.code, "method-not-allowed");
+    assert.match(bodyOf(get).error.message, /method GET not allowed/);
     const form = await post(fixture, { headers: { "content-type": "application/x-www-form-urlencoded" } });
     assert.equal(form.status, 415);
+    assert.deepEqual(bodyOf(form).error, {
+      code: "unsupported-media-type",
+      message: "content-type must be application/json, got application/x-www-form-urlencoded",
+    });
   });
 
   it("rejects a bad config with INVALID_ARGUMENT naming the field", async () => {
