@@ -53,7 +53,11 @@ function run(hub: PluginHub, kind: "source" | "executor", name: string, file: st
 describe("a source plugin process", () => {
   it("streams events, and after kill -9 is restarted and resumes without gaps or duplicates", async () => {
     const { hub, events, transitions } = startHub();
-    const plugin = run(hub, "source", "beats", "plugins/heartbeat/main.ts", { intervalSeconds: 0.02 });
+    const plugin = run(hub, "source", "beats", "plugins/heartbeat/main.ts", {
+      intervalSeconds: 0.02,
+      // Replay must cover a restart however slow the machine is; the default (100 beats) is 2 s here.
+      maxReplay: 100_000,
+    });
     await waitFor(() => events.length >= 5, { what: "first events" });
     const first = events[0]!;
     assert.equal(first.specversion, "1.0");
