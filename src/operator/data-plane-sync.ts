@@ -88,6 +88,8 @@ export class DataPlaneSync
   readonly #notifierRunner: SerialRunner<Map<string, NotifierVerdict>>;
   #notifierVerdicts = new Map<string, NotifierVerdict>();
   #notifierRetry: NodeJS.Timeout | undefined;
+  /** Kinds not yet applied once: until then this replica's ingress would refuse what it should take. */
+  readonly #unsynced = new Set<SyncedKind>(["source", "executor", "notifier"]);
   #stopped = false;
 
   constructor(options: DataPlaneSyncOptions) {
@@ -160,6 +162,12 @@ export class DataPlaneSync
     return this.#notifierRunner.run();
   }
 
+  /** For /readyz: undefined once sources, executors and notifiers have each been applied once. */
+  readiness(): string | undefined {
+    if (this.#unsynced.size === 0) return undefined;
+    return `the data plane has not yet applied: ${[...this.#unsynced].join(", ")}`;
+  }
+
   /** What the last sync made of this plugin; undefined when its spec is invalid or it is gone. */
   placement(kind: PluginKindName, key: ObjectKey): PluginPlacement | undefined {
     return this.#plugins[kind].placements.get(keyToString(key));
@@ -219,6 +227,7 @@ export class DataPlaneSync
     state.owners = owners;
     this.#options.targets.retain(kind, served);
     this.#setDirectory(kind, served);
+    this.#unsynced.delete(kind);
 
     const previous = state.placements;
     state.placements = placements;
@@ -289,6 +298,7 @@ export class DataPlaneSync
         verdicts.set(qualifiedName(notifier), { reason: "ConfigInvalid", message: problem.message });
     }
 
+    this.#unsynced.delete("notifier");
     const previous = this.#notifierVerdicts;
     this.#notifierVerdicts = verdicts;
     for (const notifier of all) {

@@ -70,8 +70,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     hubTimings: options.hubTimings,
     // Streams are consumed only while leading (see below).
     streams: false,
-    // Called only once serving, after the manager below exists.
-    readinessChecks: { informers: () => manager.readiness() },
+    // Called only once serving, after the manager and the sync below exist.
+    readinessChecks: { informers: () => manager.readiness(), dataPlane: () => sync.readiness() },
   });
   const manager: Manager = new Manager({
     kubeConfig,

@@ -12,6 +12,7 @@ import { startPluginProcess, type StartedPlugin } from "../support/plugin-proces
 import { waitFor } from "../support/wait.ts";
 import {
   conditionOf,
+  markDeploymentAvailable,
   plugin,
   ref,
   runOperator,
@@ -43,9 +44,11 @@ describe("two operator replicas", () => {
       startPluginProcess("plugins/prometheus/main.ts"),
       startWebhookReceiver(),
     ]);
-    leader = await runOperator(api, "replica-a", new Map(), { leaseDurationMs: LEASE_MS });
+    // The double runs no Pods: the pod-mode executor is the echo process, on both replicas.
+    const endpoints = new Map([["pod-echo", echo.address]]);
+    leader = await runOperator(api, "replica-a", endpoints, { leaseDurationMs: LEASE_MS });
     await waitFor(() => leader.isLeader, { what: "replica-a to lead" });
-    follower = await runOperator(api, "replica-b", new Map(), { leaseDurationMs: LEASE_MS });
+    follower = await runOperator(api, "replica-b", endpoints, { leaseDurationMs: LEASE_MS });
 
     const external = (address: string) => ({ external: { address } });
     api.create(plugin("ExecutorPlugin", "echo", { prefixes: ["echo"], runtime: external(echo.address) }));
@@ -104,6 +107,8 @@ describe("two operator replicas", () => {
     assert.equal(follower.dataPlane.hub.streaming, false);
     assert.ok((await reconciles(leader)) > 0);
     assert.equal(await reconciles(follower), 0, "the follower reconciled");
+    // Ready for traffic: informers synced and the data plane applied.
+    assert.equal((await fetch(`${follower.dataPlane.managementUrl}/readyz`)).status, 200);
   });
 
   it("delivers a CloudEvent POSTed to the follower's ingress to the notifier", async () => {
@@ -159,6 +164,42 @@ describe("two operator replicas", () => {
       { executor: answer.executor, status: answer.status, output: answer.output },
       { executor: "echo", status: "ok", output: "hello from the follower" },
     );
+  });
+
+  it("gives a pod-mode plugin an address on every replica once its Deployment is available", async () => {
+    api.create(
+      plugin("ExecutorPlugin", "pod-echo", {
+        prefixes: ["pecho"],
+        runtime: { pod: { image: "ghcr.io/patchbay/patchbay:0.1.0", args: ["plugins/echo/main.ts"] } },
+      }),
+    );
+    for (const operator of [leader, follower]) {
+      await waitFor(
+        () => operator.dataPlane.hub.state("executor", "pod-echo")?.reason === "WorkloadUnavailable",
+        {
+          what: "the pod-mode executor to wait for its workload",
+        },
+      );
+    }
+    const ask = async () => {
+      const response = await fetch(`${follower.dataPlane.ingressUrl}/commands`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ command: "pecho hi" }),
+      });
+      return { status: response.status, body: (await response.json()) as { output: string } };
+    };
+    assert.equal((await ask()).status, 503, "answered before the workload was available");
+    await waitFor(() => api.get(ref("Deployment", "patchbay-executor-pod-echo")), { what: "the Deployment" });
+    markDeploymentAvailable(api, "patchbay-executor-pod-echo");
+    await waitFor(() => follower.dataPlane.hub.state("executor", "pod-echo")?.phase === "Ready", {
+      what: "the follower to dial the pod-mode executor",
+    });
+    assert.deepEqual(await ask(), {
+      status: 200,
+      body: { executor: "pod-echo", status: "ok", output: "hi", truncated: false },
+    });
+    await waitForCondition(api, ref("ExecutorPlugin", "pod-echo"), "Ready", { status: "True" });
   });
 
   it("delivers each streamed event once although both replicas are connected to the source", async () => {

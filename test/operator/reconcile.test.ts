@@ -298,5 +298,18 @@ describe("operator reconcilers against the API double", () => {
       reason: "InvalidSpec",
     });
     assert.match(conditionOf(broken, "Ready")!.message, /slack/);
+
+    // The router knows notifiers by name: a newer namesake in another namespace is refused, and the
+    // others keep delivering.
+    api.create(plugin("Notifier", "log", { type: "log" }, "team-b"));
+    const namesake = await waitForCondition(api, ref("Notifier", "log", "team-b"), "ConfigValid", {
+      status: "False",
+      reason: "NameConflict",
+    });
+    assert.match(conditionOf(namesake, "ConfigValid")!.message, /team-a\/log already uses the name 'log'/);
+    assert.equal(conditionOf(api.get(ref("Notifier", "log")), "Ready")!.status, "True");
+    assert.equal(conditionOf(api.get(ref("Notifier", "hook")), "Ready")!.status, "True");
+    api.delete(ref("Notifier", "log"));
+    await waitForCondition(api, ref("Notifier", "log", "team-b"), "Ready", { status: "True" });
   });
 });
