@@ -113,35 +113,29 @@ export class DataPlaneSync
   /** Follows the informers from their first sync until `signal` aborts. */
   async start(signal: AbortSignal): Promise<void> {
     const { sources, executors, notifiers, deployments } = this.#options;
-    await Promise.all(this.informers.map((informer) => informer.start()));
-    const subscriptions: [ResourceInformer<KubernetesObject>, () => void][] = [
-      [sources as never, () => this.#request(() => this.syncPlugins("source"))],
-      [executors as never, () => this.#request(() => this.syncPlugins("executor"))],
-      [notifiers as never, () => this.#request(() => this.syncNotifiers())],
-    ];
-    const onDeployment = (deployment: KubernetesObject) => {
-      const kind = deployment.metadata?.labels?.[KIND_LABEL];
-      for (const each of ["source", "executor"] as const)
-        if (kind === undefined || kind === each) this.#request(() => this.syncPlugins(each));
-    };
-    const onDeploymentUpdate = (_old: KubernetesObject, deployment: KubernetesObject) =>
-      onDeployment(deployment);
+    const aborted = new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    // The manager stops the informers only after this returns: do not wait for a sync that never comes.
+    await Promise.race([Promise.all(this.informers.map((informer) => informer.start())), aborted]);
     if (!signal.aborted) {
-      for (const [informer, handler] of subscriptions)
-        for (const event of ["add", "update", "delete"] as const) informer.on(event, handler);
-      deployments.on("add", onDeployment);
-      deployments.on("update", onDeploymentUpdate);
-      deployments.on("delete", onDeployment);
+      const unsubscribe = [
+        follow(sources, () => this.#request(() => this.syncPlugins("source"))),
+        follow(executors, () => this.#request(() => this.syncPlugins("executor"))),
+        follow(notifiers, () => this.#request(() => this.syncNotifiers())),
+        follow(deployments, (deployment) => {
+          const kind = deployment.metadata?.labels?.[KIND_LABEL];
+          for (const each of ["source", "executor"] as const)
+            if (kind === undefined || kind === each) this.#request(() => this.syncPlugins(each));
+        }),
+      ];
       this.#request(() => this.syncPlugins("source"));
       this.#request(() => this.syncPlugins("executor"));
       this.#request(() => this.syncNotifiers());
-      await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+      await aborted;
+      for (const stop of unsubscribe) stop();
     }
-    for (const [informer, handler] of subscriptions)
-      for (const event of ["add", "update", "delete"] as const) informer.off(event, handler);
-    deployments.off("add", onDeployment);
-    deployments.off("update", onDeploymentUpdate);
-    deployments.off("delete", onDeployment);
     this.#stopped = true;
     clearTimeout(this.#notifierRetry);
     // Let a sync in progress finish, so nothing touches the data plane once this has stopped.
@@ -315,4 +309,20 @@ export class DataPlaneSync
     }
     return verdicts;
   }
+}
+
+/** Calls `onChange` with every object the informer adds, updates or deletes; returns the unsubscribe. */
+function follow<T extends KubernetesObject>(
+  informer: ResourceInformer<T>,
+  onChange: (obj: T) => void,
+): () => void {
+  const onUpdate = (_old: T, obj: T) => onChange(obj);
+  informer.on("add", onChange);
+  informer.on("update", onUpdate);
+  informer.on("delete", onChange);
+  return () => {
+    informer.off("add", onChange);
+    informer.off("update", onUpdate);
+    informer.off("delete", onChange);
+  };
 }
