@@ -118,7 +118,12 @@ export class Controller {
     const stop = () => queue.shutDown();
     signal.addEventListener("abort", stop, { once: true });
     try {
-      await Promise.all(this.#sources.map((source) => source.informer.start()));
+      // Informers that never sync (e.g. the CRDs are not installed) must not hold up a shutdown.
+      const aborted = new Promise<void>((resolve) =>
+        signal.addEventListener("abort", () => resolve(), { once: true }),
+      );
+      await Promise.race([Promise.all(this.#sources.map((source) => source.informer.start())), aborted]);
+      if (signal.aborted) return;
       for (const source of this.#sources) {
         for (const obj of source.informer.list()) this.#enqueueFor(source, obj);
       }
