@@ -304,6 +304,12 @@ export class PluginConnection {
       });
       watch.on("error", (err: grpc.ServiceError) => {
         if (session !== this.#session || err.code === grpc.status.CANCELLED) return;
+        if (!serving && err.code === grpc.status.UNIMPLEMENTED) {
+          // Many health implementations serve only Check: ask once; keepalive and the calls
+          // themselves notice a plugin that goes away afterwards.
+          this.#checkHealth().then(resolve, reject);
+          return;
+        }
         const failure = toCallError(err);
         if (!serving) reject(failure);
         else this.#lost(session, "ConnectionLost", failure.message);
@@ -313,6 +319,17 @@ export class PluginConnection {
           this.#lost(session, "ConnectionLost", "the plugin ended its health stream");
       });
     });
+  }
+
+  async #checkHealth(): Promise<void> {
+    const health = this.#health!;
+    const answer = await callUnary(health, health.check, { service: "" }, this.#timings.describeTimeoutMs);
+    if (answer.status !== ServingStatus.SERVING) {
+      throw new PluginCallError(
+        "unavailable",
+        `the plugin's health check answers ${answer.status}, not SERVING`,
+      );
+    }
   }
 
   /** Opens the source stream when streaming is on, this session is ready and none is open. */

@@ -162,12 +162,16 @@ describe("an executor plugin process", () => {
 
 describe("plugins the host cannot use", () => {
   /** A hand-written plugin server that describes itself as we choose. */
-  async function fakePlugin(describe: Partial<DescribeResponse>) {
+  async function fakePlugin(
+    describe: Partial<DescribeResponse>,
+    health: { status: number; watch: boolean } = { status: 1, watch: true },
+  ) {
     const server = new grpc.Server();
-    server.addService(HealthService, {
-      check: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { status: 1 }),
-      watch: (call: grpc.ServerWritableStream<unknown, unknown>) => call.write({ status: 1 }),
-    });
+    const check = (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { status: health.status });
+    const watch = (call: grpc.ServerWritableStream<unknown, unknown>) =>
+      call.write({ status: health.status });
+    // Without `watch`, grpc-js answers Health/Watch with UNIMPLEMENTED, as Check-only servers do.
+    server.addService(HealthService, health.watch ? { check, watch } : { check });
     server.addService(SourceService, {
       describe: (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
         cb(null, {
@@ -215,5 +219,18 @@ describe("plugins the host cannot use", () => {
     );
     assert.equal(state.reason, "WrongKind");
     assert.match(state.message, /does not serve patchbay\.v1\.Executor/);
+  });
+  it("accepts a plugin whose health service serves only Check, and refuses one that is NOT_SERVING", async () => {
+    const checkOnly = await fakePlugin({}, { status: 1, watch: false });
+    const notServing = await fakePlugin({}, { status: 2, watch: false });
+    const { hub } = startHub();
+    hubs.push(hub);
+    hub.upsert({ kind: "source", name: "check-only", config: {}, address: checkOnly });
+    hub.upsert({ kind: "source", name: "not-serving", config: {}, address: notServing });
+    await waitFor(() => hub.state("source", "check-only")?.phase === "Ready", { what: "check-only ready" });
+    const state = await waitFor(
+      () => hub.state("source", "not-serving")?.phase === "Unavailable" && hub.state("source", "not-serving"),
+    );
+    assert.match(state.message, /health check answers 2, not SERVING/);
   });
 });
