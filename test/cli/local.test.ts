@@ -99,7 +99,8 @@ describe("patchbay local with the sample plugins", () => {
     // Until the demo source's plugin has connected, the ingress answers 503 (and routes nothing).
     const first = await post();
     if (first.status === 503) {
-      assert.equal((await first.json()).error.code, "source-not-ready");
+      const body = (await first.json()) as { error: { code: string } };
+      assert.equal(body.error.code, "source-not-ready");
       await waitFor(async () => (await post()).status === 202, { what: "the demo source to accept events" });
     } else {
       assert.equal(first.status, 202);
