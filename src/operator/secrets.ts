@@ -1,6 +1,8 @@
 /**
- * Secrets for the operator: `secretKeyRef` reads a key of a Secret in the resource's namespace;
- * inline values, environment variables and files behave as in local runs.
+ * Secrets for the operator: `secretKeyRef` reads a key of a Secret in the resource's namespace; inline
+ * values behave as in local runs. `env` and `file` are refused: in the cluster they would read the
+ * operator's own environment and filesystem (its ServiceAccount token, the ingress tokens) on behalf of
+ * anyone who may create a Notifier.
  */
 import { checkServerIdentity } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
@@ -10,17 +12,21 @@ import { apiMessage, type Cluster } from "./cluster.ts";
 
 export class KubernetesSecretResolver implements SecretResolver {
   readonly #cluster: Pick<Cluster, "readSecret">;
-  readonly #local: SecretResolver;
+  readonly #local: SecretResolver = new LocalSecretResolver({ env: {} });
 
-  constructor(cluster: Pick<Cluster, "readSecret">, options: { env?: NodeJS.ProcessEnv } = {}) {
+  constructor(cluster: Pick<Cluster, "readSecret">) {
     this.#cluster = cluster;
-    this.#local = new LocalSecretResolver(options);
   }
 
   async resolve(source: ValueSource, namespace?: string): Promise<string> {
     const ref = source.secretKeyRef;
-    const others = (["value", "env", "file"] as const).filter((key) => source[key] !== undefined);
-    if (ref === undefined || others.length > 0) return this.#local.resolve(source, namespace);
+    const localOnly = (["env", "file"] as const).filter((key) => source[key] !== undefined);
+    if (localOnly.length > 0) {
+      throw new SecretResolutionError(
+        `${localOnly.join(" and ")} ${localOnly.length > 1 ? "are" : "is"} for local runs only; in the cluster use secretKeyRef (or value for what is not secret)`,
+      );
+    }
+    if (ref === undefined || source.value !== undefined) return this.#local.resolve(source, namespace);
     if (!namespace)
       throw new SecretResolutionError(`secretKeyRef ${ref.name}/${ref.key}: no namespace to read it from`);
     const data = await readSecretData(this.#cluster, namespace, ref.name);

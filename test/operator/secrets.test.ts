@@ -48,10 +48,24 @@ describe("KubernetesSecretResolver and ingress tokens, against the API double", 
     });
   });
 
-  it("resolves inline values and env like local runs, and refuses two origins", async () => {
-    const resolver = new KubernetesSecretResolver(cluster, { env: { HOOK: "from-env" } });
+  it("resolves inline values, refuses two origins, and refuses env and file (the operator's own)", async () => {
+    process.env.PATCHBAY_TEST_HOOK = "from-the-operator-environment";
+    const resolver = new KubernetesSecretResolver(cluster);
     assert.equal(await resolver.resolve({ value: "inline" }, "team-a"), "inline");
-    assert.equal(await resolver.resolve({ env: "HOOK" }, "team-a"), "from-env");
+    await assert.rejects(resolver.resolve({ env: "PATCHBAY_TEST_HOOK" }, "team-a"), {
+      message:
+        "env is for local runs only; in the cluster use secretKeyRef (or value for what is not secret)",
+    });
+    await assert.rejects(
+      resolver.resolve({ file: "/var/run/secrets/kubernetes.io/serviceaccount/token" }, "team-a"),
+      /^SecretResolutionError: file is for local runs only/,
+    );
+    await assert.rejects(
+      resolver.resolve({ file: "x", secretKeyRef: { name: "chat", key: "url" } }, "team-a"),
+      {
+        message: /file is for local runs only/,
+      },
+    );
     await assert.rejects(
       resolver.resolve({ value: "a", secretKeyRef: { name: "chat", key: "url" } }, "team-a"),
       /exactly one/,

@@ -49,7 +49,8 @@ export interface SecretKeyRef {
 
 /**
  * Where a secret value (a webhook URL, a token) comes from. In the cluster: a Secret; in local runs:
- * an environment variable or a file. `value` inline is for values that are not secret.
+ * an environment variable or a file (the operator refuses these: they would read its own). `value`
+ * inline is for values that are not secret.
  */
 export interface ValueSource {
   value?: string;
