@@ -111,7 +111,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     notifiers,
     deployments,
     dataPlane,
-    targets: new PluginTargets({ cluster, resolveEndpoint: options.resolveEndpoint }),
+    targets: new PluginTargets({
+      cluster,
+      resolveEndpoint: options.resolveEndpoint,
+      managerNamespace: managerDeployment.namespace,
+    }),
     log,
   });
   const pluginControllers = (["source", "executor"] as const).map((kind) => {

@@ -32,7 +32,7 @@ import { specProblems } from "./plugin-spec.ts";
 import { removeContainerPatch, upsertContainerPatch } from "./sidecars.ts";
 import type { PluginObject } from "./resources.ts";
 import { writeStatus } from "./status-writer.ts";
-import { podWorkload, sidecarContainer } from "./workloads.ts";
+import { podWorkload, sidecarContainer, sidecarRefusal } from "./workloads.ts";
 
 export interface ManagerDeploymentRef {
   namespace: string;
@@ -156,6 +156,8 @@ export class PluginReconciler implements Reconciler {
         message: "POD_NAMESPACE is not set, so Patchbay cannot find its own Deployment to add the sidecar to",
       };
     }
+    const refusal = sidecarRefusal(plugin, manager.namespace);
+    if (refusal) return { status: "False", ...refusal };
     await this.#ensureFinalizer(plugin);
     const deployment = await this.#options.cluster.read<V1Deployment>(
       "Deployment",

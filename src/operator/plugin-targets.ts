@@ -11,12 +11,14 @@ import type { Cluster } from "./cluster.ts";
 import { deploymentVerdict } from "./plugin-status.ts";
 import type { PluginObject } from "./resources.ts";
 import { externalTlsCredentials, type TlsMaterial } from "./secrets.ts";
-import { pluginKindOf, podWorkload, sidecarContainer } from "./workloads.ts";
+import { pluginKindOf, podWorkload, sidecarContainer, sidecarRefusal } from "./workloads.ts";
 
 export interface PluginTargetsOptions {
   cluster: Pick<Cluster, "readSecret">;
   /** Where the hub dials a plugin, given the endpoint its runtime implies (tests point it at a local process). */
   resolveEndpoint?: (plugin: PluginObject, endpoint: string) => string;
+  /** Patchbay's own namespace: sidecar plugins from elsewhere are refused and never dialled. */
+  managerNamespace: string;
 }
 
 /** Why the hub was given no address for a plugin whose workload is otherwise fine. */
@@ -72,6 +74,9 @@ export class PluginTargets {
       };
       return { target: { kind, name, config, address: undefined, pending } };
     }
+    const refusal = runtime.sidecar ? sidecarRefusal(plugin, this.#options.managerNamespace) : undefined;
+    if (refusal)
+      return { target: { kind, name, config, address: undefined, pending: refusal }, problem: refusal };
     if (runtime.external?.tls) {
       try {
         const credentials = await this.#credentials(plugin, runtime.external.tls);

@@ -169,3 +169,20 @@ function hardenedContainer(): V1SecurityContext {
     seccompProfile: { type: "RuntimeDefault" },
   };
 }
+
+/**
+ * Why a sidecar plugin may not join Patchbay's Pods, or undefined when it may. A sidecar runs inside the
+ * manager Pod with its privileges, so only resources in Patchbay's own namespace (whose editors can
+ * already change the manager) may ask for one.
+ */
+export function sidecarRefusal(
+  plugin: PluginResource,
+  managerNamespace: string,
+): { reason: string; message: string } | undefined {
+  const namespace = plugin.metadata.namespace ?? "default";
+  if (namespace === managerNamespace) return undefined;
+  return {
+    reason: "SidecarNotAllowed",
+    message: `a sidecar runs inside Patchbay's own Pods, so only resources in namespace ${managerNamespace} may use it; use pod or external`,
+  };
+}

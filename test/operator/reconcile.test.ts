@@ -15,6 +15,8 @@ import {
 } from "./harness.ts";
 
 const IMAGE = "ghcr.io/patchbay/patchbay:0.1.0";
+/** Patchbay's own namespace, where its Deployment is and the only one whose plugins may be sidecars. */
+const SYSTEM = "patchbay-system";
 
 describe("operator reconcilers against the API double", () => {
   let api: KubeApiDouble;
@@ -231,15 +233,20 @@ describe("operator reconcilers against the API double", () => {
       (api.get(manager)!.spec as { template: { spec: { containers: { name: string; image: string }[] } } })
         .template.spec.containers ?? [];
     api.create(
-      plugin("ExecutorPlugin", "side", {
-        prefixes: ["side"],
-        runtime: { sidecar: { image: IMAGE, port: 7001 } },
-      }),
+      plugin(
+        "ExecutorPlugin",
+        "side",
+        {
+          prefixes: ["side"],
+          runtime: { sidecar: { image: IMAGE, port: 7001 } },
+        },
+        SYSTEM,
+      ),
     );
     await waitFor(() => containers().some((container) => container.name === "patchbay-executor-side"), {
       what: "the sidecar container",
     });
-    const cr = await waitForCondition(api, ref("ExecutorPlugin", "side"), "WorkloadAvailable", {
+    const cr = await waitForCondition(api, ref("ExecutorPlugin", "side", SYSTEM), "WorkloadAvailable", {
       status: "True",
       reason: "SidecarConfigured",
     });
@@ -247,7 +254,7 @@ describe("operator reconcilers against the API double", () => {
     assert.equal((cr.status as { endpoint: string }).endpoint, "127.0.0.1:7001");
     assert.equal(containers()[0]!.name, "manager");
 
-    api.patch(ref("ExecutorPlugin", "side"), {
+    api.patch(ref("ExecutorPlugin", "side", SYSTEM), {
       spec: { runtime: { sidecar: { image: `${IMAGE}-b`, port: 7001 } } },
     });
     await waitFor(
@@ -259,12 +266,36 @@ describe("operator reconcilers against the API double", () => {
     );
     assert.equal(containers().length, 2);
 
-    api.delete(ref("ExecutorPlugin", "side"));
-    await waitFor(() => !api.get(ref("ExecutorPlugin", "side")), { what: "the CR to be gone" });
+    api.delete(ref("ExecutorPlugin", "side", SYSTEM));
+    await waitFor(() => !api.get(ref("ExecutorPlugin", "side", SYSTEM)), { what: "the CR to be gone" });
     assert.deepEqual(
       containers().map((container) => container.name),
       ["manager"],
     );
+  });
+
+  it("refuses a sidecar from another namespace: nothing joins Patchbay's Pods and nothing is dialled", async () => {
+    const manager = ref("Deployment", "patchbay-controller-manager", SYSTEM);
+    const before = JSON.stringify(api.get(manager)!.spec);
+    api.create(
+      plugin("ExecutorPlugin", "intruder", {
+        prefixes: ["intruder"],
+        runtime: { sidecar: { image: IMAGE, port: 7002 } },
+      }),
+    );
+    const cr = await waitForCondition(api, ref("ExecutorPlugin", "intruder"), "WorkloadAvailable", {
+      status: "False",
+      reason: "SidecarNotAllowed",
+    });
+    const conditions = (cr.status as { conditions: { type: string; message: string }[] }).conditions;
+    assert.match(
+      conditions.find((condition) => condition.type === "WorkloadAvailable")!.message,
+      /only resources in namespace patchbay-system may use it/,
+    );
+    assert.equal(cr.metadata.finalizers, undefined);
+    assert.equal(JSON.stringify(api.get(manager)!.spec), before);
+    assert.equal(operator.dataPlane.hub.state("executor", "intruder")?.reason, "SidecarNotAllowed");
+    api.delete(ref("ExecutorPlugin", "intruder"));
   });
 
   it("applies Notifiers and reports a missing Secret until it exists", async () => {
