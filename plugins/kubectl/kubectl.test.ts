@@ -124,6 +124,27 @@ describe("kubectl executor", () => {
     ]);
   });
 
+  it("lets every printing output format through", async () => {
+    const before = invocations().length;
+    const formats = [
+      "json",
+      "yaml",
+      "wide",
+      "name",
+      "custom-columns=NAME:.metadata.name",
+      "go-template={{.kind}}",
+    ];
+    for (const format of formats) {
+      const answer = await run(["get", "pods", "-o", format], { kubectlPath: recorder });
+      assert.equal(answer.errorCode, ExecuteErrorCode.EXECUTE_ERROR_CODE_OK, answer.errorMessage);
+    }
+    const answer = await run(["get", "pods", "--output=jsonpath-as-json={.items}"], {
+      kubectlPath: recorder,
+    });
+    assert.equal(answer.errorCode, ExecuteErrorCode.EXECUTE_ERROR_CODE_OK, answer.errorMessage);
+    assert.equal(invocations().length - before, formats.length + 1);
+  });
+
   it("adds the default namespace when a command names none", async () => {
     const before = invocations().length;
     await run(["get", "pods"], { kubectlPath: recorder, namespaces: ["shop"], defaultNamespace: "shop" });
@@ -180,7 +201,33 @@ describe("kubectl executor", () => {
         {},
         /flag --overrides is not on the kubectl executor's allow-list/,
       ],
-      ["a file output", ["get", "pods", "-o", "jsonpath-file=/etc/passwd"], {}, /reads a local file/],
+      ["-o jsonpath-file=", ["get", "pods", "-o", "jsonpath-file=/etc/passwd"], {}, /file-reading formats/],
+      [
+        "-o templatefile=",
+        ["get", "cm", "-o", "templatefile=/etc/passwd"],
+        {},
+        /"templatefile=\/etc\/passwd" is not allowed/,
+      ],
+      ["--output=templatefile=", ["get", "cm", "--output=templatefile=/etc/passwd"], {}, /is not allowed/],
+      [
+        "-o custom-columns-file=",
+        ["get", "cm", "-o", "custom-columns-file=/etc/passwd"],
+        {},
+        /is not allowed/,
+      ],
+      ["-o go-template-file=", ["get", "cm", "-o", "go-template-file=/etc/passwd"], {}, /is not allowed/],
+      [
+        "-o templatefile --template",
+        ["get", "cm", "-o", "templatefile", "--template", "/etc/passwd"],
+        {},
+        /is not allowed/,
+      ],
+      [
+        "logs -l for a list without pods",
+        ["logs", "-l", "app=web"],
+        { resources: ["deployments"] },
+        /resource "pods" is not allowed/,
+      ],
       ["a value flag without a value", ["get", "pods", "-n"], {}, /flag -n needs a value/],
       [
         "a flag smuggled as a value",

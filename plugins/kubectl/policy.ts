@@ -117,8 +117,10 @@ const ALLOWED_FLAGS: Record<string, FlagKind> = {
   "--help": "boolean",
 };
 
-// Output formats that read a local file are refused; the rest only shape what is printed.
-const FILE_OUTPUTS = /^(jsonpath-file|go-template-file|template-file)=/;
+// Output formats are allowed by name: kubectl keeps adding spellings of formats that read a local file
+// (jsonpath-file, go-template-file, templatefile, custom-columns-file, ...), which would print it to chat.
+const OUTPUT_FORMATS =
+  /^(json|yaml|wide|name|(jsonpath|jsonpath-as-json|go-template|template|custom-columns)=.*)$/s;
 
 // Defence in depth: no shell runs, but nothing that would mean something to one gets through either.
 const SHELL_METACHARACTERS = /[;|&`<>\n\r\0]|\$\(|\$\{/;
@@ -197,8 +199,10 @@ export function checkCommand(args: string[], policy: KubectlPolicy): CheckedComm
     if (kind === "boolean" && value !== undefined && value !== "true" && value !== "false") {
       throw new Refusal(`flag ${name} takes true or false, not ${JSON.stringify(value)}`);
     }
-    if ((name === "-o" || name === "--output") && FILE_OUTPUTS.test(value!)) {
-      throw new Refusal(`output ${value} reads a local file; refused`);
+    if ((name === "-o" || name === "--output") && !OUTPUT_FORMATS.test(value!)) {
+      throw new Refusal(
+        `output ${JSON.stringify(value)} is not allowed (file-reading formats never are); use json, yaml, wide, name, jsonpath=, jsonpath-as-json=, go-template=, template= or custom-columns=`,
+      );
     }
     if (name === "-n" || name === "--namespace") namespace = value;
     if ((name === "-A" || name === "--all-namespaces") && value !== "false") allNamespaces = true;
@@ -251,7 +255,8 @@ export function checkCommand(args: string[], policy: KubectlPolicy): CheckedComm
 function resourcesOf(verb: string, operands: string[]): string[] {
   if (VERBS_WITHOUT_RESOURCE.has(verb)) return [];
   const [first] = operands;
-  if (first === undefined) return [];
+  // `logs -l app=x` names no operand but reads pods all the same.
+  if (first === undefined) return verb === "logs" ? ["pods"] : [];
   if (verb === "explain") return [canonicalResource(first.split(".")[0]!)];
   // logs takes a pod name, or TYPE/NAME for another kind.
   if (verb === "logs") return [first.includes("/") ? canonicalResource(first.split("/")[0]!) : "pods"];
