@@ -82,9 +82,20 @@ export class CommandDispatcher {
 
     const executors = this.#executors.list();
     const { command, args } = expandAlias(parsed.line, parsed.words, executors);
-    const match = longestPrefix(args, executors);
+    // A channel sees only the executors it may use: one it may not use hides none that it may.
+    const allowed = request.allowedExecutors;
+    const usable = allowed ? executors.filter((executor) => allowed.includes(executor.name)) : executors;
+    const match = longestPrefix(args, usable);
     if (!match) {
-      if (args[0] === HELP_COMMAND) return this.#help(executors, request.allowedExecutors);
+      if (args[0] === HELP_COMMAND) return this.#help(executors, allowed);
+      const hidden = allowed && longestPrefix(args, executors);
+      if (hidden) {
+        return failure(
+          "forbidden",
+          hidden.executor.name,
+          `this channel may not use the executor "${hidden.executor.name}" (prefix "${hidden.prefix}")`,
+        );
+      }
       return failure(
         "unknown-command",
         "",
@@ -92,13 +103,6 @@ export class CommandDispatcher {
       );
     }
     const { executor, prefix } = match;
-    if (request.allowedExecutors && !request.allowedExecutors.includes(executor.name)) {
-      return failure(
-        "forbidden",
-        executor.name,
-        `this channel may not use the executor "${executor.name}" (prefix "${prefix}")`,
-      );
-    }
     if (!executor.ready) {
       return failure(
         "unavailable",

@@ -120,6 +120,14 @@ describe("dispatch with in-memory executors", () => {
     assert.match(r.error, /may not use the executor "kubectl"/);
   });
 
+  test("an executor the channel may not use hides none that it may: the longest allowed prefix wins", async () => {
+    const before = directory.calls.length;
+    const r = await dispatcher.dispatch({ command: "kubectl get pods", allowedExecutors: ["kubectl"] });
+    assert.deepEqual([r.status, r.executor], ["ok", "kubectl"]);
+    assert.equal(directory.calls.at(-1)!.request.prefix, "kubectl");
+    assert.equal(directory.calls.length, before + 1);
+  });
+
   test("an executor past its deadline times out", async () => {
     const started = Date.now();
     const r = await dispatcher.dispatch({ command: "slow down" });
