@@ -16,11 +16,14 @@ export interface RouterMetrics {
   duration: Histogram<"notifier">;
   /** Read at scrape time from every router registered on this registry. */
   queueDepth: Gauge<"notifier">;
+  /** Likewise: 1 while a notifier has an event out for delivery, so the identity can be read off /metrics. */
+  inFlight: Gauge<"notifier">;
 }
 
-/** Something that can say how deep each notifier's queue is right now. */
+/** Something that can say how deep each notifier's queue is right now, and what it has in flight. */
 export interface QueueDepthSource {
   queueDepths(): Iterable<[notifier: string, depth: number]>;
+  deliveriesInFlight(): Iterable<[notifier: string, inFlight: number]>;
 }
 
 const depthSources = new WeakMap<Registry, Set<QueueDepthSource>>();
@@ -95,6 +98,19 @@ export function routerMetrics(registry: Registry, source: QueueDepthSource): Rou
           this.reset();
           for (const router of registered)
             for (const [notifier, depth] of router.queueDepths()) this.set({ notifier }, depth);
+        },
+      }),
+    inFlight:
+      (registry.getSingleMetric("patchbay_notifier_in_flight") as Gauge<"notifier"> | undefined) ??
+      new Gauge({
+        name: "patchbay_notifier_in_flight",
+        help: "Events out for delivery (sent or waiting to retry), by notifier: routed = delivered + failed + dropped + queue depth + in flight.",
+        labelNames: ["notifier"] as const,
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const router of registered)
+            for (const [notifier, count] of router.deliveriesInFlight()) this.set({ notifier }, count);
         },
       }),
   };

@@ -206,6 +206,10 @@ export class Router {
     for (const [name, worker] of this.#workers) yield [name, worker.queueDepth];
   }
 
+  *deliveriesInFlight(): Iterable<[string, number]> {
+    for (const [name, worker] of this.#workers) yield [name, worker.inFlight];
+  }
+
   #sourceState(name: string): SourceState {
     let state = this.#sources.get(name);
     if (state !== undefined && state.generation === this.#generation) return state;

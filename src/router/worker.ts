@@ -192,6 +192,10 @@ export class NotifierWorker {
     return this.#queue.length;
   }
 
+  get inFlight(): number {
+    return this.#inFlight === undefined ? 0 : 1;
+  }
+
   stats(): NotifierStats {
     const { overflow, removed, shutdown } = this.#dropped;
     return {
@@ -201,7 +205,7 @@ export class NotifierWorker {
       dropped: overflow + removed + shutdown,
       droppedByReason: { overflow, removed, shutdown },
       queued: this.#queue.length,
-      inFlight: this.#inFlight === undefined ? 0 : 1,
+      inFlight: this.inFlight,
       retries: this.#retries,
     };
   }

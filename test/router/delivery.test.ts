@@ -183,9 +183,18 @@ describe("queueing and pacing", () => {
     assert.equal(stats.queued, 3);
     assert.equal(stats.inFlight, 1);
     assert.equal(stats.droppedByReason.overflow, 2);
+    // The identity read off /metrics alone: routed = delivered + failed + dropped + queued + in flight.
+    const during = await registry.metrics();
+    const metric = (name: string) => metricValue(during, name, 'notifier="hook"') ?? 0;
+    assert.equal(metric("patchbay_notifier_queue_depth"), 3);
+    assert.equal(metric("patchbay_notifier_in_flight"), 1);
     assert.equal(
-      metricValue(await registry.metrics(), "patchbay_notifier_queue_depth", 'notifier="hook"'),
-      3,
+      metricValue(during, "patchbay_events_routed_total", 'source="src-a",notifier="hook"'),
+      metric("patchbay_notifier_delivered_total") +
+        metric("patchbay_notifier_failed_total") +
+        (metricValue(during, "patchbay_notifier_dropped_total", 'notifier="hook",reason="overflow"') ?? 0) +
+        metric("patchbay_notifier_queue_depth") +
+        metric("patchbay_notifier_in_flight"),
     );
     hook.respond(answer(200));
     held[0]!.writeHead(200).end();

@@ -111,6 +111,7 @@ export function metricsDisagreement(stats: RouterStats, metrics: string): string
       failed: metricSum(metrics, "patchbay_notifier_failed_total", { notifier }),
       dropped: metricSum(metrics, "patchbay_notifier_dropped_total", { notifier }),
       queued: metricSum(metrics, "patchbay_notifier_queue_depth", { notifier }),
+      inFlight: metricSum(metrics, "patchbay_notifier_in_flight", { notifier }),
     };
     for (const [key, value] of Object.entries(seen)) {
       if (value !== s[key as keyof typeof seen])
