@@ -26,6 +26,9 @@ import {
 import type { SecretResolver } from "../secrets/index.ts";
 import { HubExecutorDirectory, HubSourceDirectory, type DeclaredExecutor } from "./directories.ts";
 
+/** Hosts only this machine reaches: an ingress there without tokens is a local run, not an open door. */
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
+
 export interface DataPlaneOptions {
   ingress: { host: string; port: number; tokens?: string[]; maxBodyBytes?: number };
   management: { host: string; port: number };
@@ -98,6 +101,12 @@ export class DataPlane {
       registry: this.registry,
       log: this.#log.child({ component: "ingress" }),
     });
+    if ((ingress.tokens ?? []).length === 0 && !LOOPBACK_HOSTS.has(ingress.host)) {
+      this.#log.warn(
+        "the ingress has no bearer tokens: /events, /sources and /commands answer anyone who can reach it; set PATCHBAY_INGRESS_TOKENS or PATCHBAY_INGRESS_TOKENS_SECRET",
+        { host: ingress.host },
+      );
+    }
     this.#management = await startManagementServer({
       host: management.host,
       port: management.port,
