@@ -51,7 +51,8 @@ const notifier = (spec: object): K8sObject => ({
 const slackUrl = { webhookUrl: { secretKeyRef: { name: "slack", key: "url" } } };
 
 describe("samples in config/samples", () => {
-  const samples = sampleFiles().flatMap((file) => readObjects(file).map((object) => ({ file, object })));
+  const objects = sampleFiles().flatMap((file) => readObjects(file).map((object) => ({ file, object })));
+  const samples = objects.filter(({ object }) => object.apiVersion === "patchbay.dev/v1alpha1");
 
   it("include heartbeat, echo and a log Notifier", () => {
     const names = samples.map(({ object }) => `${object.kind}/${object.metadata.name}`);
@@ -67,6 +68,28 @@ describe("samples in config/samples", () => {
       assert.deepEqual(localProblems(object), []);
     });
   }
+
+  it("create every ServiceAccount a plugin sample names, bound to a read-only ClusterRole", () => {
+    const accounts = objects.filter(({ object }) => object.kind === "ServiceAccount");
+    const bindings = objects.filter(({ object }) => object.kind === "ClusterRoleBinding");
+    const named = samples.map(({ object }) => object.spec.runtime?.pod?.serviceAccountName).filter(Boolean);
+    assert.ok(named.length >= 2, "the kubectl and kubernetes samples name their ServiceAccounts");
+    for (const name of named) {
+      assert.ok(
+        accounts.some(({ object }) => object.metadata.name === name),
+        `no sample creates ServiceAccount ${name}`,
+      );
+      const binding = bindings.find(({ object }) =>
+        (object.subjects as { name: string }[]).some((subject) => subject.name === name),
+      );
+      assert.ok(binding, `no sample binds ServiceAccount ${name}`);
+      assert.deepEqual(binding.object.roleRef, {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: "view",
+      });
+    }
+  });
 
   it("plugin samples run the Patchbay image with a bundled plugin's entrypoint", () => {
     for (const { object } of samples.filter(({ object }) => object.kind !== "Notifier")) {
