@@ -81,6 +81,8 @@ export class PluginConnection {
   #calls: grpc.ClientReadableStream<unknown>[] = [];
   /** The open source stream, if any; compared by identity so a cancelled stream's callbacks are ignored. */
   #stream: grpc.ClientReadableStream<Event> | undefined;
+  /** The session in which the plugin answered Stream with UNIMPLEMENTED: not asked again until it reconnects. */
+  #streamlessSession: number | undefined;
   /** The session whose Describe, config check and health watch succeeded: a stream may be opened in it. */
   #readySession: number | undefined;
   #streaming: boolean;
@@ -337,6 +339,7 @@ export class PluginConnection {
     const client = this.#client;
     if (!this.#streaming || this.#stream || this.#closed) return;
     if (session !== this.#session || this.#readySession !== session) return;
+    if (this.#streamlessSession === session) return;
     if (client instanceof SourceClient) this.#openStream(session, client);
   }
 
@@ -355,8 +358,11 @@ export class PluginConnection {
     });
     stream.on("error", (err: grpc.ServiceError) => {
       if (!current() || err.code === grpc.status.CANCELLED) return;
-      // A source without a stream (e.g. one that only receives webhooks) is fine as it is.
-      if (err.code === grpc.status.UNIMPLEMENTED) return;
+      // A source without a stream (e.g. one that only receives webhooks) is fine as it is: stop asking.
+      if (err.code === grpc.status.UNIMPLEMENTED) {
+        this.#streamlessSession = session;
+        return;
+      }
       this.#lost(session, "StreamFailed", toCallError(err).message);
     });
     stream.on("end", () => {

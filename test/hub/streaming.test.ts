@@ -109,6 +109,22 @@ describe("source streams switched off and on", () => {
     assert.match(answer.body.toString(), /Alertmanager webhooks are POSTed/);
   });
 
+  it("asks a source without a stream once per connection, and it stays Ready", async () => {
+    const { hub } = startHub();
+    const failedBefore = prometheus.stderr().split('"message":"stream failed"').length;
+    hub.upsert({ kind: "source", name: "webhooks-only", config: {}, address: prometheus.address });
+    await waitFor(() => hub.state("source", "webhooks-only")?.phase === "Ready", {
+      what: "prometheus Ready",
+    });
+    await waitFor(() => prometheus.stderr().split('"message":"stream failed"').length > failedBefore, {
+      what: "the one Stream call",
+    });
+    // Long enough for several backoff rounds had the hub kept asking.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal(prometheus.stderr().split('"message":"stream failed"').length - failedBefore, 1);
+    assert.equal(hub.state("source", "webhooks-only")?.phase, "Ready");
+  });
+
   it("a hub streams by default (patchbay local)", () => {
     const { hub } = startHub();
     assert.equal(hub.streaming, true);
