@@ -3,7 +3,7 @@
 # stripping), so there is no build step: the image holds the sources and production dependencies.
 #   docker build -t ghcr.io/patchbay/patchbay:0.1.0 .
 #   patchbay:       node src/cli/main.ts operator   (the default)
-#   a plugin pod:   node plugins/<name>/main.ts     (the controller sets the args)
+#   a plugin pod:   node plugins/<name>/main.ts     (the resource sets command: ["node"] and the args)
 ARG NODE_IMAGE=node:24-bookworm-slim
 # Build-stage ARGs used in FROM lines must be declared before the first FROM.
 ARG KUBECTL_IMAGE=registry.k8s.io/kubectl:v1.32.4

@@ -145,9 +145,12 @@ function pluginContainer(name: string, runtime: PodRuntime | SidecarRuntime, add
   return {
     name,
     image: runtime.image,
-    // Patchbay's image has `node src/cli/main.ts` as its entrypoint; a plugin runs `node <its file>`.
-    command: ["node"],
-    args: [...(runtime.args ?? [])],
+    // As in a Pod: command replaces the image's ENTRYPOINT, args its CMD; unset, the image's own run, so
+    // a plugin in any language runs as built. (Patchbay's image runs a bundled plugin with command
+    // ["node"], since its ENTRYPOINT is `node src/cli/main.ts`.) Empty lists are left out as the API
+    // server leaves them out, so the live container matches the desired one.
+    ...(runtime.command?.length ? { command: [...runtime.command] } : {}),
+    ...(runtime.args?.length ? { args: [...runtime.args] } : {}),
     env,
     resources: resourcesOf(runtime.resources),
     securityContext: hardenedContainer(),

@@ -1,6 +1,7 @@
 /**
  * A tiny evaluator for the subset of CEL our CRDs use — literals, `self` field selection, has(),
- * size(), matches(), ! && || ?: == != < <= > >= + - — so tests can run the rules on good and bad
+ * size(), matches(), the all() macro over a list's items or a map's keys, ! && || ?: == != < <= > >=
+ * + - — so tests can run the rules on good and bad
  * objects without an API server. Anything outside the subset is a parse error, so a new rule with new
  * syntax fails the tests until this grows with it. Regular expressions run as JavaScript RegExp, which
  * agrees with RE2 on the patterns used here (no backreferences or lookaround). It is not cel-go: cost
@@ -12,6 +13,8 @@ export type CelValue = string | number | boolean | null | CelValue[] | { [key: s
 type Node =
   | { kind: "literal"; value: CelValue }
   | { kind: "self" }
+  | { kind: "variable"; name: string }
+  | { kind: "all"; target: Node; variable: string; body: Node }
   | { kind: "select"; target: Node; field: string }
   | { kind: "has"; target: Node; field: string }
   | { kind: "call"; name: "size" | "matches"; target?: Node; args: Node[] }
@@ -52,6 +55,8 @@ function unescape(text: string): string {
 export function parseCel(source: string): Node {
   const tokens = tokenize(source);
   let i = 0;
+  /** Variables the enclosing all() macros bind. */
+  const bound: string[] = [];
   const peek = (text?: string) =>
     text === undefined ? tokens[i] : tokens[i]?.text === text ? tokens[i] : undefined;
   const expect = (text: string) => {
@@ -95,11 +100,29 @@ export function parseCel(source: string): Node {
       const name = tokens[i++];
       if (name?.type !== "ident") throw new CelError(`expected a field name in ${source}`);
       if (peek("(")) {
-        if (name.text !== "matches") throw new CelError(`unsupported method ${name.text}() in ${source}`);
-        node = { kind: "call", name: "matches", target: node, args: callArgs() };
+        if (name.text === "all") node = allMacro(node);
+        else if (name.text === "matches")
+          node = { kind: "call", name: "matches", target: node, args: callArgs() };
+        else throw new CelError(`unsupported method ${name.text}() in ${source}`);
       } else node = { kind: "select", target: node, field: name.text };
     }
     return node;
+  }
+  /** `target.all(x, body)`: true when body holds for every item of a list or every key of a map. */
+  function allMacro(target: Node): Node {
+    expect("(");
+    const variable = tokens[i++];
+    if (
+      variable?.type !== "ident" ||
+      ["self", "true", "false", "null", "has", "size"].includes(variable.text)
+    )
+      throw new CelError(`all() takes a variable name first in ${source}`);
+    expect(",");
+    bound.push(variable.text);
+    const body = ternary();
+    bound.pop();
+    expect(")");
+    return { kind: "all", target, variable: variable.text, body };
   }
   function callArgs(): Node[] {
     expect("(");
@@ -123,6 +146,7 @@ export function parseCel(source: string): Node {
     }
     if (token.type === "ident") {
       if (token.text === "self") return { kind: "self" };
+      if (bound.includes(token.text)) return { kind: "variable", name: token.text };
       if (token.text === "true" || token.text === "false")
         return { kind: "literal", value: token.text === "true" };
       if (token.text === "null") return { kind: "literal", value: null };
@@ -142,48 +166,60 @@ export function parseCel(source: string): Node {
 }
 
 export function evaluateCel(source: string, self: CelValue): CelValue {
-  return evaluate(parseCel(source), self);
+  return evaluate(parseCel(source), self, {});
 }
 
-function evaluate(node: Node, self: CelValue): CelValue {
+type Scope = Readonly<Record<string, CelValue>>;
+
+function evaluate(node: Node, self: CelValue, scope: Scope): CelValue {
+  const inner = (child: Node) => evaluate(child, self, scope);
   switch (node.kind) {
     case "literal":
       return node.value;
     case "self":
       return self;
+    case "variable":
+      return scope[node.name]!;
+    case "all": {
+      const target = inner(node.target);
+      const elements = Array.isArray(target) ? target : Object.keys(asObject(target));
+      return elements.every((element) =>
+        asBool(evaluate(node.body, self, { ...scope, [node.variable]: element })),
+      );
+    }
     case "select": {
-      const target = asObject(evaluate(node.target, self));
+      const target = asObject(inner(node.target));
       if (!Object.hasOwn(target, node.field)) throw new CelError(`no such key: ${node.field}`);
       return target[node.field]!;
     }
     case "has":
-      return Object.hasOwn(asObject(evaluate(node.target, self)), node.field);
+      return Object.hasOwn(asObject(inner(node.target)), node.field);
     case "call": {
       if (node.name === "size") {
-        const value = evaluate(node.args[0]!, self);
+        const value = inner(node.args[0]!);
         if (typeof value === "string") return [...value].length;
         if (Array.isArray(value)) return value.length;
         return Object.keys(asObject(value)).length;
       }
-      const text = evaluate(node.target!, self);
-      const pattern = evaluate(node.args[0]!, self);
+      const text = inner(node.target!);
+      const pattern = inner(node.args[0]!);
       if (typeof text !== "string" || typeof pattern !== "string")
         throw new CelError("matches() takes strings");
       return new RegExp(pattern, "u").test(text);
     }
     case "unary": {
-      const value = evaluate(node.operand, self);
+      const value = inner(node.operand);
       if (node.op === "!") return !asBool(value);
       return -asNumber(value);
     }
     case "ternary":
-      return asBool(evaluate(node.test, self)) ? evaluate(node.then, self) : evaluate(node.otherwise, self);
+      return asBool(inner(node.test)) ? inner(node.then) : inner(node.otherwise);
     case "binary": {
       // CEL's && and || are commutative about errors; short-circuiting is enough for these rules.
-      if (node.op === "&&") return asBool(evaluate(node.left, self)) && asBool(evaluate(node.right, self));
-      if (node.op === "||") return asBool(evaluate(node.left, self)) || asBool(evaluate(node.right, self));
-      const left = evaluate(node.left, self);
-      const right = evaluate(node.right, self);
+      if (node.op === "&&") return asBool(inner(node.left)) && asBool(inner(node.right));
+      if (node.op === "||") return asBool(inner(node.left)) || asBool(inner(node.right));
+      const left = inner(node.left);
+      const right = inner(node.right);
       switch (node.op) {
         case "==":
           return JSON.stringify(left) === JSON.stringify(right);
@@ -208,7 +244,10 @@ function evaluate(node: Node, self: CelValue): CelValue {
   }
 }
 
-/** The `self.a.b` paths a rule reads (has() included), relative to the schema node it sits on. */
+/**
+ * The `self.a.b` paths a rule reads (has() included), relative to the schema node it sits on. Reads
+ * through an all() variable (an item or a key) are not listed.
+ */
 export function celFieldPaths(source: string): string[][] {
   const paths: string[][] = [];
   const pathOf = (node: Node): string[] | undefined => {
@@ -224,6 +263,9 @@ export function celFieldPaths(source: string): string[][] {
       const base = pathOf(node.target);
       if (base) paths.push([...base, node.field]);
       visit(node.target);
+    } else if (node.kind === "all") {
+      visit(node.target);
+      visit(node.body);
     } else if (node.kind === "call") {
       if (node.target) visit(node.target);
       node.args.forEach(visit);

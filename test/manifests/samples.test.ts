@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { CRD_FILES, readObjects, sampleFiles, type K8sObject } from "./kubectl.ts";
 import { crdValidator, type CrdValidator } from "./crd-validator.ts";
 import {
+  ALIAS_PATTERN,
   PREFIX_PATTERN,
   validateExecutorSpec,
   validateNotifierSpec,
@@ -91,10 +92,13 @@ describe("samples in config/samples", () => {
     }
   });
 
-  it("plugin samples run the Patchbay image with a bundled plugin's entrypoint", () => {
+  it("plugin samples run a bundled plugin's entrypoint with node from the Patchbay image", () => {
     for (const { object } of samples.filter(({ object }) => object.kind !== "Notifier")) {
       const pod = object.spec.runtime.pod;
       assert.equal(pod?.image, IMAGE, object.metadata.name);
+      // The image's ENTRYPOINT is `node src/cli/main.ts`; without a command, the plugin file would be
+      // an argument to Patchbay's CLI.
+      assert.deepEqual(pod.command, ["node"], object.metadata.name);
       assert.match(pod.args[0], /^plugins\/[a-z-]+\/main\.m?[tj]s$/);
     }
   });
@@ -206,6 +210,24 @@ const badCases: BadCase[] = [
     name: "an empty alias",
     object: executor({ aliases: { e: "" } }),
     message: /aliases\/e: must NOT have fewer than 1/,
+    local: true,
+  },
+  {
+    name: "an alias of two words",
+    object: executor({ aliases: { "k g": "kubectl get" } }),
+    message: /one lower-case word/,
+    local: true,
+  },
+  {
+    name: "an upper-case alias",
+    object: executor({ aliases: { K: "kubectl" } }),
+    message: /one lower-case word/,
+    local: true,
+  },
+  {
+    name: "an empty alias name",
+    object: executor({ aliases: { "": "kubectl" } }),
+    message: /one lower-case word/,
     local: true,
   },
   {
@@ -323,6 +345,20 @@ describe("bad objects are refused, naming the problem", () => {
       "ä",
     ]) {
       assert.equal(pattern.test(candidate), PREFIX_PATTERN.test(candidate), JSON.stringify(candidate));
+    }
+  });
+
+  it("the CRD's alias rule and ALIAS_PATTERN agree, and an alias is one word of a prefix", () => {
+    const crd = readObjects(CRD_FILES[1]!)[0]!;
+    const aliases = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.aliases;
+    const rule = aliases["x-kubernetes-validations"][0].rule as string;
+    const pattern = new RegExp(rule.match(/matches\('(.*)'\)/)![1]!);
+    for (const candidate of ["k", "kgp", "helm-3", "a.b_c", "K", "k g", " k", "k ", "", "-x", "ä"]) {
+      const word = PREFIX_PATTERN.test(candidate) && !candidate.includes(" ");
+      assert.equal(pattern.test(candidate), ALIAS_PATTERN.test(candidate), JSON.stringify(candidate));
+      assert.equal(ALIAS_PATTERN.test(candidate), word, JSON.stringify(candidate));
+      const problems = validate(executor({ aliases: { [candidate]: "echo" } }));
+      assert.equal(problems.length === 0, word, `${JSON.stringify(candidate)}: ${problems.join("; ")}`);
     }
   });
 });

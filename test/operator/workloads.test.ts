@@ -17,7 +17,13 @@ function source(name: string, spec: Partial<SourcePlugin["spec"]> = {}): SourceP
     kind: "SourcePlugin",
     metadata: { name, namespace: "team-a", uid: `uid-${name}`, generation: 1 },
     spec: {
-      runtime: { pod: { image: "ghcr.io/patchbay/patchbay:0.1.0", args: ["plugins/heartbeat/main.ts"] } },
+      runtime: {
+        pod: {
+          image: "ghcr.io/patchbay/patchbay:0.1.0",
+          command: ["node"],
+          args: ["plugins/heartbeat/main.ts"],
+        },
+      },
       ...spec,
     },
   };
@@ -80,7 +86,7 @@ describe("pod workload", () => {
     }
   });
 
-  it("runs `node <args>` hardened, with a gRPC probe, /tmp and default resources", () => {
+  it("runs the spec's command and args hardened, with a gRPC probe, /tmp and default resources", () => {
     assert.deepEqual(container.command, ["node"]);
     assert.deepEqual(container.args, ["plugins/heartbeat/main.ts"]);
     assert.deepEqual(container.env, [{ name: "PATCHBAY_PLUGIN_ADDRESS", value: "0.0.0.0:50051" }]);
@@ -141,6 +147,25 @@ describe("pod workload", () => {
     assert.equal(custom.endpoint, "patchbay-source-k8s.team-a.svc:9000");
     assert.equal(custom.deployment.metadata!.labels!["app.kubernetes.io/name"], "k8s");
   });
+
+  it("runs the image's own entrypoint when the spec sets no command, as a Pod does", () => {
+    const containerOf = (pod: NonNullable<SourcePlugin["spec"]["runtime"]["pod"]>) =>
+      podWorkload(source("go-plugin", { runtime: { pod } }), pod).deployment.spec!.template.spec!
+        .containers[0]!;
+
+    const withArgs = containerOf({ image: "example.com/go-plugin:1", args: ["--verbose"] });
+    assert.ok(!("command" in withArgs), "no command: the image's ENTRYPOINT runs");
+    assert.deepEqual(withArgs.args, ["--verbose"]);
+
+    // Empty lists mean unset, and are left out as the API server leaves them out, so the live
+    // container matches the desired one instead of being patched on every reconcile.
+    const bare = containerOf({ image: "example.com/go-plugin:1", command: [], args: [] });
+    assert.ok(!("command" in bare) && !("args" in bare), JSON.stringify(bare));
+
+    const own = containerOf({ image: "example.com/py-plugin:1", command: ["python", "-m", "plugin"] });
+    assert.deepEqual(own.command, ["python", "-m", "plugin"]);
+    assert.ok(!("args" in own));
+  });
 });
 
 describe("sidecar container patches", () => {
@@ -149,6 +174,14 @@ describe("sidecar container patches", () => {
   });
   const { container, endpoint } = sidecarContainer(plugin, plugin.spec.runtime.sidecar!);
   const manager = { name: "manager", image: "patchbay" };
+
+  it("runs the image's own entrypoint with the args, unless the spec sets a command", () => {
+    assert.ok(!("command" in container), "no command: the image's ENTRYPOINT runs");
+    assert.deepEqual(container.args, ["plugins/echo/main.ts"]);
+    const node = sidecarContainer(plugin, { ...plugin.spec.runtime.sidecar!, command: ["node"] }).container;
+    assert.deepEqual(node.command, ["node"]);
+    assert.deepEqual(node.args, ["plugins/echo/main.ts"]);
+  });
 
   it("listens on localhost at its port", () => {
     assert.equal(endpoint, "127.0.0.1:7001");

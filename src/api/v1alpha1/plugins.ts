@@ -27,9 +27,16 @@ export interface ResourceRequirements {
   limits?: Record<string, string>;
 }
 
+/**
+ * `command` and `args` mean what they mean in a Pod: `command` replaces the image's ENTRYPOINT and
+ * `args` its CMD; unset, the image's own ENTRYPOINT runs. Patchbay's image runs a bundled plugin with
+ * `command: ["node"]`, `args: ["plugins/<name>/main.ts"]`.
+ */
 export interface PodRuntime {
   image: string;
-  /** Arguments after the image's entrypoint, e.g. ["plugins/heartbeat/main.ts"]. */
+  /** The program to run, replacing the image's ENTRYPOINT, e.g. ["node"]. Default: the image's own. */
+  command?: string[];
+  /** Arguments to the program, replacing the image's CMD, e.g. ["plugins/heartbeat/main.ts"]. */
   args?: string[];
   env?: EnvVar[];
   /** The gRPC port the plugin listens on inside the pod. Default 50051. */
@@ -40,8 +47,12 @@ export interface PodRuntime {
   serviceAccountName?: string;
 }
 
+/** `command` and `args` as in PodRuntime. */
 export interface SidecarRuntime {
   image: string;
+  /** The program to run, replacing the image's ENTRYPOINT, e.g. ["node"]. Default: the image's own. */
+  command?: string[];
+  /** Arguments to the program, replacing the image's CMD, e.g. ["plugins/echo/main.ts"]. */
   args?: string[];
   env?: EnvVar[];
   /** The localhost port the sidecar listens on; unique within the Patchbay pod. */

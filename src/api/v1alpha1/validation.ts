@@ -11,6 +11,8 @@ import {
 
 /** Lower-case words separated by single spaces, e.g. "kubectl" or "helm list". */
 export const PREFIX_PATTERN = /^[a-z0-9][a-z0-9._-]*( [a-z0-9][a-z0-9._-]*)*$/;
+/** One word of a prefix: an alias's name, e.g. "k" or "kgp". */
+export const ALIAS_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 /** DNS-1035 label, as the CRDs require: a plugin's name also names its Service. */
 export const NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 /** host:port or [ipv6]:port. */
@@ -37,7 +39,7 @@ export function validateExecutorSpec(spec: ExecutorPluginSpec | undefined): stri
     if (new Set(spec.prefixes).size !== spec.prefixes.length) problems.push("spec.prefixes has duplicates");
   }
   for (const [alias, expansion] of Object.entries(spec.aliases ?? {})) {
-    if (!PREFIX_PATTERN.test(alias) || alias.includes(" ")) {
+    if (!ALIAS_PATTERN.test(alias)) {
       problems.push(`spec.aliases: '${alias}' must be one lower-case word`);
     }
     if (typeof expansion !== "string" || expansion.trim() === "") {
