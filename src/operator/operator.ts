@@ -6,6 +6,7 @@
  * stops the streams, while the hub stays connected for the ingress and commands.
  */
 import { hostname } from "node:os";
+import type { Writable } from "node:stream";
 import {
   AppsV1Api,
   KubeConfig,
@@ -67,6 +68,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     management: options.management,
     secrets: new KubernetesSecretResolver(cluster),
     log,
+    logStream: options.logStream,
     hubTimings: options.hubTimings,
     // Streams are consumed only while leading (see below).
     streams: false,

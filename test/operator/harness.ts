@@ -57,6 +57,8 @@ export async function runOperator(
     resolveEndpoint: (plugin, endpoint) => endpoints.get(plugin.metadata.name) ?? endpoint,
     hubTimings: { backoffInitialMs: 50, backoffMaxMs: 500, describeTimeoutMs: 2_000 },
     log: quietLog(),
+    // Log Notifiers would print into the test runner's output.
+    logStream: devNull,
   });
 }
 

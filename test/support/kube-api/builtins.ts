@@ -356,6 +356,44 @@ export function builtinResources(): ResourceType[] {
       kind: "Lease",
       columns: [nameColumn, column("Holder", (o) => read(o, "spec.holderIdentity") ?? ""), ageColumn],
     }),
+    // Stored and served, with no semantics of their own: what `kubectl apply -k .` installs besides
+    // the resources above (the double authorizes nothing and runs no disruption controller).
+    builtin({
+      group: "rbac.authorization.k8s.io",
+      version: "v1",
+      plural: "clusterroles",
+      kind: "ClusterRole",
+      namespaced: false,
+    }),
+    builtin({
+      group: "rbac.authorization.k8s.io",
+      version: "v1",
+      plural: "clusterrolebindings",
+      kind: "ClusterRoleBinding",
+      namespaced: false,
+    }),
+    builtin({ group: "rbac.authorization.k8s.io", version: "v1", plural: "roles", kind: "Role" }),
+    builtin({
+      group: "rbac.authorization.k8s.io",
+      version: "v1",
+      plural: "rolebindings",
+      kind: "RoleBinding",
+    }),
+    builtin({
+      group: "networking.k8s.io",
+      version: "v1",
+      plural: "networkpolicies",
+      kind: "NetworkPolicy",
+      shortNames: ["netpol"],
+    }),
+    builtin({
+      group: "policy",
+      version: "v1",
+      plural: "poddisruptionbudgets",
+      kind: "PodDisruptionBudget",
+      shortNames: ["pdb"],
+      statusSubresource: true,
+    }),
     builtin({
       group: "apiextensions.k8s.io",
       version: "v1",
