@@ -47,6 +47,8 @@ export interface OperatorOptions {
   resolveEndpoint?: (plugin: PluginObject, endpoint: string) => string;
   hubTimings?: Partial<ConnectionTimings>;
   log?: Logger;
+  /** Where log Notifiers write; default stdout. */
+  logStream?: Writable;
 }
 
 export interface RunningOperator {
