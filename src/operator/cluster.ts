@@ -9,10 +9,12 @@ import {
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  NetworkingV1Api,
   PatchStrategy,
   setHeaderOptions,
   type KubeConfig,
   type V1Deployment,
+  type V1NetworkPolicy,
   type V1Secret,
   type V1Service,
   type V1ServiceAccount,
@@ -21,8 +23,8 @@ import { GROUP, VERSION } from "../api/v1alpha1/index.ts";
 import { FIELD_MANAGER } from "./names.ts";
 import type { JsonPatchOperation } from "./sidecars.ts";
 
-export type WorkloadKind = "Deployment" | "Service" | "ServiceAccount";
-type Workload = V1Deployment | V1Service | V1ServiceAccount;
+export type WorkloadKind = "Deployment" | "Service" | "ServiceAccount" | "NetworkPolicy";
+type Workload = V1Deployment | V1Service | V1ServiceAccount | V1NetworkPolicy;
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
@@ -46,11 +48,13 @@ export class Cluster {
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;
   readonly custom: CustomObjectsApi;
+  readonly networking: NetworkingV1Api;
 
   constructor(kubeConfig: KubeConfig) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.apps = kubeConfig.makeApiClient(AppsV1Api);
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.networking = kubeConfig.makeApiClient(NetworkingV1Api);
   }
 
   async read<T extends Workload>(
@@ -61,6 +65,8 @@ export class Cluster {
     try {
       if (kind === "Deployment") return (await this.apps.readNamespacedDeployment({ name, namespace })) as T;
       if (kind === "Service") return (await this.core.readNamespacedService({ name, namespace })) as T;
+      if (kind === "NetworkPolicy")
+        return (await this.networking.readNamespacedNetworkPolicy({ name, namespace })) as T;
       return (await this.core.readNamespacedServiceAccount({ name, namespace })) as T;
     } catch (error) {
       if (statusCode(error) === 404) return undefined;
@@ -76,6 +82,8 @@ export class Cluster {
       return (await this.apps.createNamespacedDeployment({ ...request, body: object })) as T;
     if (kind === "Service")
       return (await this.core.createNamespacedService({ ...request, body: object })) as T;
+    if (kind === "NetworkPolicy")
+      return (await this.networking.createNamespacedNetworkPolicy({ ...request, body: object })) as T;
     return (await this.core.createNamespacedServiceAccount({ ...request, body: object })) as T;
   }
 
@@ -88,6 +96,8 @@ export class Cluster {
     const request = { name, namespace, body, fieldManager: FIELD_MANAGER };
     if (kind === "Deployment") return (await this.apps.patchNamespacedDeployment(request, mergePatch)) as T;
     if (kind === "Service") return (await this.core.patchNamespacedService(request, mergePatch)) as T;
+    if (kind === "NetworkPolicy")
+      return (await this.networking.patchNamespacedNetworkPolicy(request, mergePatch)) as T;
     return (await this.core.patchNamespacedServiceAccount(request, mergePatch)) as T;
   }
 
@@ -95,6 +105,8 @@ export class Cluster {
     try {
       if (kind === "Deployment") await this.apps.deleteNamespacedDeployment({ name, namespace });
       else if (kind === "Service") await this.core.deleteNamespacedService({ name, namespace });
+      else if (kind === "NetworkPolicy")
+        await this.networking.deleteNamespacedNetworkPolicy({ name, namespace });
       else await this.core.deleteNamespacedServiceAccount({ name, namespace });
     } catch (error) {
       if (statusCode(error) !== 404) throw error;

@@ -49,3 +49,9 @@ export function workloadLabels(
     "app.kubernetes.io/component": "plugin",
   };
 }
+
+/** The labels of Patchbay's own Pods (config/manager/manager.yaml): plugin NetworkPolicies admit these. */
+export const MANAGER_POD_LABELS: Readonly<Record<string, string>> = Object.freeze({
+  "app.kubernetes.io/name": "patchbay",
+  "app.kubernetes.io/component": "controller-manager",
+});

@@ -101,9 +101,10 @@ export class PluginReconciler implements Reconciler {
   async #ensureWorkload(plugin: PluginObject, mode: RuntimeMode, suspended: boolean): Promise<Verdict> {
     const runtime = plugin.spec.runtime;
     if (mode === "pod") {
-      const workload = podWorkload(plugin, runtime.pod!);
+      const workload = podWorkload(plugin, runtime.pod!, this.#options.managerDeployment?.namespace);
       if (suspended) workload.deployment.spec!.replicas = 0;
       if (workload.serviceAccount) await this.#apply(plugin, "ServiceAccount", workload.serviceAccount);
+      await this.#apply(plugin, "NetworkPolicy", workload.networkPolicy);
       await this.#apply(plugin, "Service", workload.service);
       const deployment = await this.#apply(plugin, "Deployment", workload.deployment);
       return deploymentVerdict(deployment, suspended);
@@ -198,7 +199,7 @@ export class PluginReconciler implements Reconciler {
     const namespace = plugin.metadata.namespace ?? "default";
     const name = workloadName(this.kind, plugin.metadata.name);
     if (previous === "pod" && mode !== "pod") {
-      for (const kind of ["Deployment", "Service", "ServiceAccount"] as const) {
+      for (const kind of ["Deployment", "Service", "ServiceAccount", "NetworkPolicy"] as const) {
         const live = await this.#options.cluster.read<never>(kind, namespace, name);
         const owned = (live as KubernetesObject | undefined)?.metadata?.ownerReferences?.some(
           (owner) => owner.uid === plugin.metadata.uid,

@@ -8,6 +8,7 @@ import type {
   V1Container,
   V1Deployment,
   V1EnvVar,
+  V1NetworkPolicy,
   V1OwnerReference,
   V1ResourceRequirements,
   V1SecurityContext,
@@ -22,7 +23,7 @@ import type {
 } from "../api/v1alpha1/index.ts";
 import { API_VERSION } from "../api/v1alpha1/index.ts";
 import type { PluginKindName } from "../hub/index.ts";
-import { pluginAppName, selectorLabels, workloadLabels, workloadName } from "./names.ts";
+import { MANAGER_POD_LABELS, pluginAppName, selectorLabels, workloadLabels, workloadName } from "./names.ts";
 
 export const DEFAULT_PLUGIN_PORT = 50051;
 export const PLUGIN_CONTAINER = "plugin";
@@ -37,6 +38,8 @@ export interface PodWorkload {
   serviceAccount?: V1ServiceAccount;
   deployment: V1Deployment;
   service: V1Service;
+  /** Admits only Patchbay's own Pods, on the plugin's gRPC port. */
+  networkPolicy: V1NetworkPolicy;
   /** host:port the hub dials: the Service's cluster DNS name. */
   endpoint: string;
 }
@@ -57,7 +60,14 @@ export function ownerReference(plugin: PluginResource): V1OwnerReference {
   };
 }
 
-export function podWorkload(plugin: PluginResource, runtime: PodRuntime): PodWorkload {
+/**
+ * `managerNamespace` is where Patchbay's own Pods run: the plugin's NetworkPolicy admits them alone.
+ */
+export function podWorkload(
+  plugin: PluginResource,
+  runtime: PodRuntime,
+  managerNamespace = "patchbay-system",
+): PodWorkload {
   const kind = pluginKindOf(plugin);
   const crName = plugin.metadata.name;
   const namespace = plugin.metadata.namespace ?? "default";
@@ -114,10 +124,32 @@ export function podWorkload(plugin: PluginResource, runtime: PodRuntime): PodWor
       ports: [{ name: "grpc", port, targetPort: "grpc", protocol: "TCP", appProtocol: "grpc" }],
     },
   };
+  // A NetworkPolicy selects Pods in its own namespace, so each plugin gets one beside it.
+  const networkPolicy: V1NetworkPolicy = {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: metadata(),
+    spec: {
+      podSelector: { matchLabels: selectorLabels(kind, crName) },
+      policyTypes: ["Ingress"],
+      ingress: [
+        {
+          // client-node's model calls `from` `_from` (a reserved word); it is sent as `from`.
+          _from: [
+            {
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": managerNamespace } },
+              podSelector: { matchLabels: { ...MANAGER_POD_LABELS } },
+            },
+          ],
+          ports: [{ protocol: "TCP", port: "grpc" }],
+        },
+      ],
+    },
+  };
   const serviceAccount: V1ServiceAccount | undefined = ownAccount
     ? { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata(), automountServiceAccountToken: false }
     : undefined;
-  return { serviceAccount, deployment, service, endpoint: `${name}.${namespace}.svc:${port}` };
+  return { serviceAccount, deployment, service, networkPolicy, endpoint: `${name}.${namespace}.svc:${port}` };
 }
 
 /** The container a sidecar plugin adds to Patchbay's own Pod, and where the hub reaches it. */

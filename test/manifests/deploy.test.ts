@@ -7,6 +7,7 @@ import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { MANAGER_POD_LABELS } from "../../src/operator/names.ts";
 import { kubectl, parseObjects, ROOT, type K8sObject } from "./kubectl.ts";
 
 let install: K8sObject[];
@@ -139,6 +140,7 @@ describe("RBAC", () => {
     manager["apps/deployments"] = ["create", "delete", "get", "list", "patch", "watch"];
     manager["/services"] = ["create", "delete", "get", "patch"];
     manager["/serviceaccounts"] = ["create", "delete", "get", "patch"];
+    manager["networking.k8s.io/networkpolicies"] = ["create", "delete", "get", "patch"];
     manager["/events"] = ["create", "patch"];
     assert.deepEqual(grants("ClusterRole", "patchbay-manager-role"), manager);
     assert.deepEqual(grants("ClusterRole", "patchbay-secret-reader"), { "/secrets": ["get"] });
@@ -164,24 +166,10 @@ describe("RBAC", () => {
   });
 });
 
-describe("the plugin NetworkPolicy", () => {
-  it("admits only the manager Pods, on the plugins' gRPC port", () => {
-    const policy = find("NetworkPolicy", "patchbay-allow-manager-to-plugins");
-    assert.deepEqual(policy.spec.podSelector.matchLabels, {
-      "app.kubernetes.io/managed-by": "patchbay",
-      "app.kubernetes.io/component": "plugin",
-    });
-    assert.deepEqual(policy.spec.policyTypes, ["Ingress"]);
-    assert.equal(policy.spec.ingress.length, 1);
-    const [rule] = policy.spec.ingress;
+describe("plugin NetworkPolicies", () => {
+  it("admit the manager Pods by the labels the manager Deployment gives them", () => {
     const podLabels = find("Deployment", "patchbay-controller-manager").spec.template.metadata.labels;
-    const [from] = rule.from;
-    for (const [key, value] of Object.entries(from.podSelector.matchLabels))
-      assert.equal(podLabels[key], value);
-    assert.deepEqual(from.namespaceSelector.matchLabels, {
-      "kubernetes.io/metadata.name": "patchbay-system",
-    });
-    assert.deepEqual(rule.ports, [{ protocol: "TCP", port: "grpc" }]);
+    for (const [key, value] of Object.entries(MANAGER_POD_LABELS)) assert.equal(podLabels[key], value, key);
   });
 });
 

@@ -68,7 +68,6 @@ describe("kubectl kustomize", () => {
       "Deployment/patchbay-controller-manager",
       "Service/patchbay-ingress",
       "Service/patchbay-metrics",
-      "NetworkPolicy/patchbay-allow-manager-to-plugins",
     ]) {
       assert.ok(kinds.includes(expected), `${expected} missing from: ${kinds.join(", ")}`);
     }

@@ -42,7 +42,7 @@ describe("operator reconcilers against the API double", () => {
     await api?.close();
   });
 
-  it("creates an owned ServiceAccount, Deployment and Service for a pod plugin, updates and garbage-collects them", async () => {
+  it("creates an owned ServiceAccount, Deployment, Service and NetworkPolicy for a pod plugin, updates and garbage-collects them", async () => {
     const created = api.create(
       plugin("SourcePlugin", "heartbeat", {
         runtime: { pod: { image: IMAGE, args: ["plugins/heartbeat/main.ts"] } },
@@ -53,7 +53,18 @@ describe("operator reconcilers against the API double", () => {
     const deployment = await waitFor(() => api.get(ref("Deployment", name)), { what: "the Deployment" });
     const service = api.get(ref("Service", name))!;
     const account = api.get(ref("ServiceAccount", name))!;
-    for (const object of [deployment, service, account]) {
+    const policy = api.get({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      name,
+      namespace: "team-a",
+    })!;
+    assert.deepEqual(
+      (policy.spec as { ingress: { from: { namespaceSelector: unknown }[] }[] }).ingress[0]!.from[0]!
+        .namespaceSelector,
+      { matchLabels: { "kubernetes.io/metadata.name": "patchbay-system" } },
+    );
+    for (const object of [deployment, service, account, policy]) {
       assert.ok(object, "created");
       assert.deepEqual(
         object.metadata.ownerReferences?.map((owner) => [
@@ -116,7 +127,8 @@ describe("operator reconcilers against the API double", () => {
       () =>
         !api.get(ref("Deployment", name)) &&
         !api.get(ref("Service", name)) &&
-        !api.get(ref("ServiceAccount", name)),
+        !api.get(ref("ServiceAccount", name)) &&
+        !api.get({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", name, namespace: "team-a" }),
       { what: "garbage collection of the workload" },
     );
     await waitFor(() => operator.dataPlane.hub.state("source", "heartbeat") === undefined, {

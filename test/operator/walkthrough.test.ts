@@ -54,7 +54,6 @@ describe("the README walkthrough, with the real kubectl", () => {
       "customresourcedefinition.apiextensions.k8s.io/sourceplugins.patchbay.dev created",
       "clusterrole.rbac.authorization.k8s.io/patchbay-manager-role created",
       "deployment.apps/patchbay-controller-manager created",
-      "networkpolicy.networking.k8s.io/patchbay-allow-manager-to-plugins created",
     ]) {
       assert.ok(output.includes(line), `missing "${line}" in:\n${output}`);
     }
@@ -132,14 +131,16 @@ describe("the README walkthrough, with the real kubectl", () => {
     await kubectl("wait", "--for=condition=Ready", "--timeout=20s", "sourceplugin/heartbeat");
   });
 
-  it("kubectl delete removes the plugin's Deployment and Service with it", async () => {
+  it("kubectl delete removes the plugin's Deployment, Service and NetworkPolicy with it", async () => {
     const name = "patchbay-executor-echo";
     assert.ok(api.get(ref("Service", name, NAMESPACE)));
+    assert.match(await kubectl("get", "networkpolicies"), /patchbay-executor-echo/);
     await kubectl("delete", "executorplugin", "echo", "--timeout=20s");
     await waitFor(
       () => !api.get(ref("Deployment", name, NAMESPACE)) && !api.get(ref("Service", name, NAMESPACE)),
       { what: "the echo workload to be garbage-collected" },
     );
     assert.doesNotMatch(await kubectl("get", "patchbay"), /executorplugin\.patchbay\.dev\/echo\s/);
+    assert.doesNotMatch(await kubectl("get", "networkpolicies"), /patchbay-executor-echo/);
   });
 });

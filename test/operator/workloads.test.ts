@@ -10,6 +10,7 @@ import {
   upsertContainerPatch,
   workloadName,
 } from "../../src/operator/index.ts";
+import { MANAGER_POD_LABELS } from "../../src/operator/names.ts";
 
 function source(name: string, spec: Partial<SourcePlugin["spec"]> = {}): SourcePlugin {
   return {
@@ -104,6 +105,28 @@ describe("pod workload", () => {
     assert.deepEqual(container.resources, DEFAULT_RESOURCES);
     assert.deepEqual(container.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }]);
     assert.ok(pod.volumes!.some((volume) => volume.name === "tmp" && volume.emptyDir));
+  });
+
+  it("gets a NetworkPolicy beside it that admits only Patchbay's Pods, on the gRPC port", () => {
+    const policy = workload.networkPolicy;
+    assert.equal(policy.metadata!.namespace, workload.deployment.metadata!.namespace);
+    assert.deepEqual(policy.spec!.podSelector, workload.deployment.spec!.selector);
+    assert.deepEqual(policy.spec!.policyTypes, ["Ingress"]);
+    assert.deepEqual(policy.spec!.ingress, [
+      {
+        _from: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "patchbay-system" } },
+            podSelector: { matchLabels: { ...MANAGER_POD_LABELS } },
+          },
+        ],
+        ports: [{ protocol: "TCP", port: "grpc" }],
+      },
+    ]);
+    const elsewhere = podWorkload(source("heartbeat"), source("heartbeat").spec.runtime.pod!, "ops");
+    assert.deepEqual(elsewhere.networkPolicy.spec!.ingress![0]!._from![0]!.namespaceSelector, {
+      matchLabels: { "kubernetes.io/metadata.name": "ops" },
+    });
   });
 
   it("gets its own ServiceAccount without a token, and a ClusterIP Service on the gRPC port", () => {
