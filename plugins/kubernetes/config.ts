@@ -4,9 +4,9 @@ import type { ResourceType } from "./informers.ts";
 export type ChangeAction = "create" | "update" | "delete";
 
 export interface WatchedResource extends ResourceType {
-  /** Which changes become events. */
-  on: ChangeAction[];
-  /** An update is announced only when a changed path starts with one of these. */
+  /** Which changes become events. (Not `on`: YAML 1.1, as kubectl reads it, turns that key into `true`.) */
+  actions: ChangeAction[];
+  /** An update is announced only when a changed path is, is under, or contains one of these. */
   updateFields: string[];
 }
 
@@ -25,7 +25,7 @@ export interface KubernetesConfig {
   labelSelector: string;
   /** Annotations an object must carry, with these values. */
   annotations: Record<string, string>;
-  /** Objects annotated with this set to "true" are never reported. */
+  /** Objects annotated with this set to "true" are never reported, nor are the Events about them. */
   ignoreAnnotation: string;
 }
 
@@ -86,8 +86,9 @@ export const configSchema = {
           group: { type: "string", default: "", pattern: "^[a-z0-9.-]*$" },
           version: { type: "string", pattern: "^v[0-9]+((alpha|beta)[0-9]+)?$" },
           resource: { type: "string", pattern: "^[a-z0-9-]+$", description: "Plural: deployments." },
-          on: {
+          actions: {
             type: "array",
+            description: "Which changes become events.",
             items: { enum: ["create", "update", "delete"] },
             uniqueItems: true,
             default: ["create", "update", "delete"],
@@ -97,7 +98,7 @@ export const configSchema = {
             items: { type: "string", minLength: 1 },
             default: ["spec", "metadata.labels", "metadata.annotations"],
             description:
-              "Announce an update only when a path under one of these changed (add 'status' for status).",
+              "Announce an update only when a path under one of these changed: any top-level field, e.g. 'status', or 'data' for ConfigMaps and Secrets.",
           },
         },
       },
@@ -109,6 +110,12 @@ export const configSchema = {
       default: {},
       description: "Annotations a changed object must carry.",
     },
-    ignoreAnnotation: { type: "string", minLength: 1, default: "patchbay.dev/ignore" },
+    ignoreAnnotation: {
+      type: "string",
+      minLength: 1,
+      default: "patchbay.dev/ignore",
+      description:
+        'Objects annotated with this set to "true" are not reported, nor are the Events about them.',
+    },
   },
 } as const;

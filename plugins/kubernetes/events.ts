@@ -3,6 +3,7 @@ import type { CoreV1Event, KubernetesObject } from "@kubernetes/client-node";
 import type { SourceEvent } from "patchbay/sdk";
 import type { Change } from "./informers.ts";
 
+// Shown in one updated event; the rest are counted in `moreChanges`.
 const MAX_CHANGES = 20;
 const MAX_VALUE_CHARS = 200;
 
@@ -44,8 +45,14 @@ export function kubernetesEvent(event: CoreV1Event): SourceEvent {
   };
 }
 
+/** What an update changed: the changes shown (at most MAX_CHANGES) and how many more there were. */
+export interface ChangeSummary {
+  changes: FieldChange[];
+  moreChanges: number;
+}
+
 /** A create/update/delete of a watched object. */
-export function changeEvent(change: Change, changes: FieldChange[] | undefined): SourceEvent {
+export function changeEvent(change: Change, summary: ChangeSummary | undefined): SourceEvent {
   const { object } = change;
   const metadata = object.metadata ?? {};
   return {
@@ -71,9 +78,23 @@ export function changeEvent(change: Change, changes: FieldChange[] | undefined):
       uid: metadata.uid,
       resourceVersion: metadata.resourceVersion,
       labels: metadata.labels ?? {},
-      ...(changes ? { changes } : {}),
+      ...(summary ?? {}),
     },
   };
+}
+
+/**
+ * The changes to show for an update: those under the fields the user asked about first, then the
+ * rest, at most MAX_CHANGES; the count of the others is `moreChanges`. The cap is for display only:
+ * relevance is decided on the full diff before this is called.
+ */
+export function summarizeChanges(
+  changes: FieldChange[],
+  relevant: (change: FieldChange) => boolean,
+): ChangeSummary {
+  const ordered = [...changes.filter(relevant), ...changes.filter((c) => !relevant(c))];
+  const shown = ordered.slice(0, MAX_CHANGES);
+  return { changes: shown, moreChanges: ordered.length - shown.length };
 }
 
 function subjectOf(
@@ -84,50 +105,88 @@ function subjectOf(
   return [namespace, kind, name].filter(Boolean).join("/");
 }
 
+// Top-level fields that name the object rather than describe it (list items even lack them).
+const IDENTITY = new Set(["apiVersion", "kind"]);
+// metadata the API server rewrites on writes that change nothing a user cares about.
+const BOOKKEEPING_METADATA = new Set(["resourceVersion", "managedFields", "generation", "selfLink"]);
+// kubectl rewrites this annotation on every apply; it would be in every diff and say nothing
+// (and for a Secret it holds the data in clear).
+const BOOKKEEPING_ANNOTATIONS = new Set(["kubectl.kubernetes.io/last-applied-configuration"]);
+// Secret values are never put in an event: chat channels are no place for them.
+const SECRET_FIELDS = new Set(["data", "stringData"]);
+const REDACTED = "(redacted)";
+
 /**
- * The leaves that differ under spec, metadata.labels, metadata.annotations and status, as
- * {path, from, to}; at most MAX_CHANGES, long values shortened. Bookkeeping fields are ignored.
+ * Every leaf that differs, under every top-level field (spec, data, rules, metadata, status, …) but
+ * the bookkeeping ones, as {path, from, to}: no cap (see summarizeChanges), long values shortened,
+ * Secret values redacted. Ordered spec, other fields, metadata, status.
  */
 export function diffObjects(previous: KubernetesObject, current: KubernetesObject): FieldChange[] {
+  const before = previous as unknown as Record<string, unknown>;
+  const after = current as unknown as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => !IDENTITY.has(k));
+  const rank = (key: string) => (key === "spec" ? 0 : key === "metadata" ? 2 : key === "status" ? 3 : 1);
+  keys.sort((a, b) => rank(a) - rank(b));
+  const secret = (current.kind ?? previous.kind) === "Secret";
   const changes: FieldChange[] = [];
-  const roots: [string, unknown, unknown][] = [
-    ["spec", field(previous, "spec"), field(current, "spec")],
-    ["metadata.labels", previous.metadata?.labels, current.metadata?.labels],
-    [
-      "metadata.annotations",
-      withoutBookkeeping(previous.metadata?.annotations),
-      withoutBookkeeping(current.metadata?.annotations),
-    ],
-    ["status", field(previous, "status"), field(current, "status")],
-  ];
-  for (const [path, before, after] of roots) collect(path, before, after, changes);
+  for (const key of keys) {
+    const from = key === "metadata" ? withoutBookkeeping(before[key]) : before[key];
+    const to = key === "metadata" ? withoutBookkeeping(after[key]) : after[key];
+    collect(key, from, to, changes, secret && SECRET_FIELDS.has(key));
+  }
   return changes;
 }
 
-function collect(path: string, before: unknown, after: unknown, into: FieldChange[]): void {
-  if (into.length >= MAX_CHANGES || deepEqual(before, after)) return;
+/**
+ * Whether `change` is about one of `fields`: its path is a field or below one; or it is above one
+ * (a whole map or list changed at once) and the value at that field differs.
+ */
+export function touches(
+  fields: string[],
+  previous: KubernetesObject,
+  current: KubernetesObject,
+): (change: FieldChange) => boolean {
+  return (change) =>
+    fields.some(
+      (field) =>
+        change.path === field ||
+        change.path.startsWith(`${field}.`) ||
+        (field.startsWith(`${change.path}.`) &&
+          !deepEqual(valueAt(previous, field), valueAt(current, field))),
+    );
+}
+
+function collect(path: string, before: unknown, after: unknown, into: FieldChange[], redact: boolean): void {
+  if (deepEqual(before, after) || (isEmpty(before) && isEmpty(after))) return;
   if (isPlainObject(before) && isPlainObject(after)) {
     for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-      collect(`${path}.${key}`, before[key], after[key], into);
+      collect(`${path}.${key}`, before[key], after[key], into, redact);
     }
     return;
   }
   const change: FieldChange = { path };
-  if (before !== undefined) change.from = shorten(before);
-  if (after !== undefined) change.to = shorten(after);
+  if (before !== undefined) change.from = redact ? REDACTED : shorten(before);
+  if (after !== undefined) change.to = redact ? REDACTED : shorten(after);
   into.push(change);
 }
 
-function field(object: KubernetesObject, name: string): unknown {
-  return (object as unknown as Record<string, unknown>)[name];
+function valueAt(object: unknown, path: string): unknown {
+  let value = object;
+  for (const key of path.split(".")) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
 }
 
-// kubectl rewrites this annotation on every apply; it would be in every diff and say nothing.
-function withoutBookkeeping(
-  annotations: Record<string, string> | undefined,
-): Record<string, string> | undefined {
-  if (!annotations) return annotations;
-  const { "kubectl.kubernetes.io/last-applied-configuration": _ignored, ...rest } = annotations;
+function withoutBookkeeping(metadata: unknown): unknown {
+  if (!isPlainObject(metadata)) return metadata;
+  const rest = Object.fromEntries(Object.entries(metadata).filter(([key]) => !BOOKKEEPING_METADATA.has(key)));
+  if (isPlainObject(rest.annotations)) {
+    rest.annotations = Object.fromEntries(
+      Object.entries(rest.annotations).filter(([key]) => !BOOKKEEPING_ANNOTATIONS.has(key)),
+    );
+  }
   return rest;
 }
 
@@ -135,6 +194,11 @@ function shorten(value: unknown): unknown {
   const text = typeof value === "string" ? value : JSON.stringify(value);
   if (text.length <= MAX_VALUE_CHARS) return value;
   return `${text.slice(0, MAX_VALUE_CHARS)}…`;
+}
+
+// An absent map and an empty one say the same.
+function isEmpty(value: unknown): boolean {
+  return value === undefined || (isPlainObject(value) && Object.keys(value).length === 0);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

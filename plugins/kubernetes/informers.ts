@@ -72,6 +72,11 @@ class SharedInformer {
     };
   }
 
+  /** The last version seen of the object with this uid, if this informer has it. */
+  cached(uid: string): KubernetesObject | undefined {
+    return this.#previous.get(uid);
+  }
+
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#restartTimer);
@@ -140,6 +145,15 @@ export class SharedInformers {
     return this.#informers.size;
   }
 
+  /** The object with this uid from any running informer's cache, without an API call. */
+  cached(uid: string): KubernetesObject | undefined {
+    for (const informer of this.#informers.values()) {
+      const object = informer.cached(uid);
+      if (object) return object;
+    }
+    return undefined;
+  }
+
   subscribe(type: ResourceType, handler: ChangeHandler): () => void {
     const key = resourcePath(type);
     let informer = this.#informers.get(key);
@@ -158,6 +172,11 @@ export class SharedInformers {
     };
   }
 
+  /** KUBECONFIG, then ~/.kube/config, then the in-cluster ServiceAccount; loaded once. */
+  kubeConfig(): KubeConfig {
+    return this.#config();
+  }
+
   #config(): KubeConfig {
     if (!this.#kubeConfig) {
       // KUBECONFIG, then ~/.kube/config, then the in-cluster ServiceAccount.
@@ -174,7 +193,7 @@ function keyOf(object: KubernetesObject): string {
 }
 
 /** A GET with the kubeconfig's credentials (client-node applies certificates and tokens). */
-async function getJson<T>(kubeConfig: KubeConfig, path: string): Promise<T> {
+export async function getJson<T>(kubeConfig: KubeConfig, path: string, timeoutMs = 30_000): Promise<T> {
   const server = kubeConfig.getCurrentCluster()?.server;
   if (!server) throw new Error("the kubeconfig has no current cluster");
   const url = new URL(server.replace(/\/$/, "") + path);
@@ -205,7 +224,7 @@ async function getJson<T>(kubeConfig: KubeConfig, path: string): Promise<T> {
         }
       });
     });
-    request.setTimeout(30_000, () => request.destroy(new Error(`GET ${path}: timed out`)));
+    request.setTimeout(timeoutMs, () => request.destroy(new Error(`GET ${path}: timed out`)));
     request.on("error", reject);
     request.end();
   });

@@ -5,9 +5,10 @@
 import type { CoreV1Event, KubernetesObject } from "@kubernetes/client-node";
 import { serveSource, type SourceEvent, type StreamContext } from "patchbay/sdk";
 import { configSchema, type KubernetesConfig, type WatchedResource } from "./config.ts";
-import { changeEvent, diffObjects, kubernetesEvent } from "./events.ts";
+import { changeEvent, diffObjects, kubernetesEvent, summarizeChanges, touches } from "./events.ts";
 import { anchored, namespaceFilter, objectFilter } from "./filters.ts";
 import { SharedInformers, type Change } from "./informers.ts";
+import { InvolvedObjects } from "./involved.ts";
 
 // A stream whose host falls behind keeps at most this many events, dropping the oldest.
 const MAX_QUEUED = 1000;
@@ -15,12 +16,13 @@ const EVENTS: WatchedResource = {
   group: "",
   version: "v1",
   resource: "events",
-  on: ["create", "update"],
+  actions: ["create", "update"],
   updateFields: [],
 };
 const ACTIONS = { created: "create", updated: "update", deleted: "delete" } as const;
 
 let informers: SharedInformers | undefined;
+let involvedObjects: InvolvedObjects | undefined;
 
 await serveSource<KubernetesConfig>({
   name: "kubernetes",
@@ -33,6 +35,7 @@ await serveSource<KubernetesConfig>({
 async function* streamChanges(ctx: StreamContext<KubernetesConfig>): AsyncGenerator<SourceEvent> {
   const { config, signal, log } = ctx;
   informers ??= new SharedInformers(log);
+  const involved = (involvedObjects ??= new InvolvedObjects(informers, log));
   const queue = new EventQueue(MAX_QUEUED, signal, () =>
     log.warn("host is behind; dropped the oldest event"),
   );
@@ -48,18 +51,32 @@ async function* streamChanges(ctx: StreamContext<KubernetesConfig>): AsyncGenera
   const unsubscribes: (() => void)[] = [];
   if (config.events.enabled) {
     const selectEvent = eventFilter(config);
+    // An Event is reported unless its involved object opted out, which may take a GET: Events wait
+    // for that in order, at most MAX_QUEUED of them.
+    let lookups = Promise.resolve();
+    let waiting = 0;
     unsubscribes.push(
       informers.subscribe(EVENTS, (change) => {
         if (change.action === "deleted") return; // Events expire; their deletion is not news.
         const event = change.object as CoreV1Event;
-        if (inNamespace(event.metadata?.namespace) && selectEvent(event)) queue.push(kubernetesEvent(event));
+        if (!inNamespace(event.metadata?.namespace) || !selectEvent(event)) return;
+        if (waiting >= MAX_QUEUED) {
+          log.warn("involved-object lookups are behind; dropped an event");
+          return;
+        }
+        waiting++;
+        lookups = lookups.then(async () => {
+          const annotations = await involved.annotationsOf(event.involvedObject).catch(() => undefined);
+          waiting--;
+          if (annotations?.[config.ignoreAnnotation] !== "true") queue.push(kubernetesEvent(event));
+        });
       }),
     );
   }
   for (const resource of config.resources) {
     unsubscribes.push(
       informers.subscribe(resource, (change) => {
-        if (!resource.on.includes(ACTIONS[change.action])) return;
+        if (!resource.actions.includes(ACTIONS[change.action])) return;
         if (!inNamespace(change.object.metadata?.namespace) || !selectObject(change.object)) return;
         const event = toChangeEvent(change, resource);
         if (event) queue.push(event);
@@ -88,11 +105,10 @@ function eventFilter(config: KubernetesConfig): (event: CoreV1Event) => boolean 
 
 function toChangeEvent(change: Change, resource: WatchedResource): SourceEvent | undefined {
   if (change.action !== "updated") return changeEvent(change, undefined);
+  // Relevance is decided on the whole diff; only what is shown is capped.
   const changes = diffObjects(change.previous, change.object);
-  const relevant = changes.some((c) =>
-    resource.updateFields.some((f) => c.path === f || c.path.startsWith(`${f}.`)),
-  );
-  return relevant ? changeEvent(change, changes) : undefined;
+  const relevant = touches(resource.updateFields, change.previous, change.object);
+  return changes.some(relevant) ? changeEvent(change, summarizeChanges(changes, relevant)) : undefined;
 }
 
 /** Events waiting for the host: bounded, drop-oldest, ends when the stream is aborted. */
