@@ -13,6 +13,8 @@ export interface ChatReply {
 const TEXT_LIMITS: Record<Platform, number> = { slack: 39_000, mattermost: 16_000 };
 const SLACK_SECTION_LIMIT = 3_000;
 const SLACK_HEADER_LIMIT = 150;
+/** The characters codeBlock adds around the text. */
+const CODE_BLOCK_FENCES = 8;
 
 const STATUS_LABELS: Record<CommandResult["status"], string> = {
   ok: "ok",
@@ -37,7 +39,14 @@ export function formatReply(platform: Platform, commandLine: string, result: Com
     text: clip(lines.join("\n"), TEXT_LIMITS[platform]),
   };
   const blocks = platform === "slack" ? slackBlocks(result.message) : undefined;
-  if (blocks) reply.blocks = blocks;
+  if (blocks) {
+    // Slack shows the blocks instead of `text` when both are sent: the output goes in a block too.
+    if (result.output) {
+      const output = codeBlock(clip(result.output, SLACK_SECTION_LIMIT - CODE_BLOCK_FENCES));
+      blocks.push({ type: "section", text: { type: "mrkdwn", text: output } });
+    }
+    reply.blocks = blocks;
+  }
   return reply;
 }
 
