@@ -41,7 +41,11 @@ export interface OperatorOptions {
   ingress: { host: string; port: number; tokens?: string[] };
   management: { host: string; port: number };
   leaderElection?: { leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
-  /** Patchbay's own Deployment; default patchbay-controller-manager in podNamespace. */
+  /**
+   * Patchbay's own Deployment, which sidecar plugins join. Unset when Patchbay does not run in the
+   * cluster (e.g. `patchbay operator` from a laptop's KUBECONFIG): sidecars are then refused rather
+   * than added to a Deployment this process is not part of.
+   */
   managerDeployment?: ManagerDeploymentRef;
   /** See PluginTargetsOptions.resolveEndpoint. */
   resolveEndpoint?: (plugin: PluginObject, endpoint: string) => string;
@@ -105,10 +109,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const notifiers = informer<NotifierObject>("notifiers");
   const deployments = deploymentInformer(kubeConfig, watchNamespace, log);
 
-  const managerDeployment = options.managerDeployment ?? {
-    namespace: options.podNamespace,
-    name: MANAGER_DEPLOYMENT,
-  };
+  const managerDeployment = options.managerDeployment;
   const sync = new DataPlaneSync({
     sources,
     executors,
@@ -118,7 +119,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     targets: new PluginTargets({
       cluster,
       resolveEndpoint: options.resolveEndpoint,
-      managerNamespace: managerDeployment.namespace,
+      managerNamespace: options.podNamespace,
     }),
     log,
   });
@@ -135,6 +136,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         recorder,
         log,
         managerDeployment,
+        managerNamespace: options.podNamespace,
       }),
       registry: dataPlane.registry,
       log,
@@ -254,6 +256,10 @@ export async function runOperator(): Promise<void> {
     kubeConfig,
     watchNamespace: process.env.PATCHBAY_WATCH_NAMESPACE || undefined,
     podNamespace,
+    // The manager Deployment sets POD_NAMESPACE; without it this process is not one of its Pods.
+    managerDeployment: process.env.POD_NAMESPACE
+      ? { namespace: process.env.POD_NAMESPACE, name: MANAGER_DEPLOYMENT }
+      : undefined,
     identity: process.env.POD_NAME || hostname(),
     ingress: {
       host: process.env.PATCHBAY_HOST ?? "0.0.0.0",

@@ -50,6 +50,8 @@ export interface PluginReconcilerOptions {
   log: Logger;
   /** Patchbay's own Deployment, which sidecar plugins join; undefined when unknown. */
   managerDeployment?: ManagerDeploymentRef;
+  /** Where Patchbay's Pods run: pod-mode plugins' NetworkPolicies admit them from there. */
+  managerNamespace: string;
 }
 
 export class PluginReconciler implements Reconciler {
@@ -101,7 +103,7 @@ export class PluginReconciler implements Reconciler {
   async #ensureWorkload(plugin: PluginObject, mode: RuntimeMode, suspended: boolean): Promise<Verdict> {
     const runtime = plugin.spec.runtime;
     if (mode === "pod") {
-      const workload = podWorkload(plugin, runtime.pod!, this.#options.managerDeployment?.namespace);
+      const workload = podWorkload(plugin, runtime.pod!, this.#options.managerNamespace);
       if (suspended) workload.deployment.spec!.replicas = 0;
       if (workload.serviceAccount) await this.#apply(plugin, "ServiceAccount", workload.serviceAccount);
       await this.#apply(plugin, "NetworkPolicy", workload.networkPolicy);

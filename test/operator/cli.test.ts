@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,19 +12,15 @@ import { waitFor } from "../support/wait.ts";
 import { plugin, ref, startCluster, waitForCondition } from "./harness.ts";
 
 let api: KubeApiDouble;
+let dir: string;
+let kubeconfig: string;
+const children: ChildProcess[] = [];
 
 before(async () => {
   api = await startCluster();
-});
-
-after(async () => {
-  await api?.close();
-});
-
-it("`patchbay operator` runs from KUBECONFIG, becomes ready, reconciles, and on SIGTERM releases the Lease and exits 0", async () => {
   // client-node refuses plain HTTP unless the cluster entry says insecure-skip-tls-verify.
-  const dir = await mkdtemp(join(tmpdir(), "patchbay-operator-cli-"));
-  const kubeconfig = join(dir, "kubeconfig");
+  dir = await mkdtemp(join(tmpdir(), "patchbay-operator-cli-"));
+  kubeconfig = join(dir, "kubeconfig");
   await writeFile(
     kubeconfig,
     stringify({
@@ -36,55 +32,99 @@ it("`patchbay operator` runs from KUBECONFIG, becomes ready, reconciles, and on 
       "current-context": "double",
     }),
   );
-  after(() => rm(dir, { recursive: true, force: true }));
-  const { NODE_TEST_CONTEXT: _testContext, ...env } = process.env;
+});
+
+after(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  await api?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+interface Operator {
+  child: ChildProcess;
+  /** The management URL, once /readyz answers 200. */
+  management: string;
+  stderr(): string;
+  exited: Promise<unknown[]>;
+}
+
+/** The real `patchbay operator` from KUBECONFIG, with `env` added, once it is ready. */
+async function startOperatorProcess(env: Record<string, string>): Promise<Operator> {
+  const { NODE_TEST_CONTEXT: _testContext, POD_NAMESPACE: _namespace, ...inherited } = process.env;
   const child = spawn(process.execPath, ["src/cli/main.ts", "operator"], {
     env: {
-      ...env,
+      ...inherited,
       KUBECONFIG: kubeconfig,
-      POD_NAMESPACE: "patchbay-system",
-      POD_NAME: "cli-replica",
       PATCHBAY_HOST: "127.0.0.1",
       PATCHBAY_INGRESS_PORT: "0",
       PATCHBAY_MANAGEMENT_PORT: "0",
       PATCHBAY_INGRESS_TOKENS: "secret-token",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  children.push(child);
   let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, "exit");
-  try {
-    let management: string | undefined;
-    // Logs are JSON lines on stderr.
-    createInterface({ input: child.stderr }).on("line", (line) => {
-      let entry: { message?: string; management?: string } = {};
-      try {
-        entry = JSON.parse(line) as typeof entry;
-      } catch {
-        return;
-      }
-      if (entry.message === "patchbay operator is running") management = entry.management;
-    });
-    const url = await waitFor(() => management, { what: "the running line" });
-    await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, { what: "/readyz 200" });
+  let management: string | undefined;
+  // Logs are JSON lines on stderr.
+  createInterface({ input: child.stderr! }).on("line", (line) => {
+    let entry: { message?: string; management?: string } = {};
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      return;
+    }
+    if (entry.message === "patchbay operator is running") management = entry.management;
+  });
+  const url = await waitFor(() => management, { what: "the running line" }).catch((error: Error) => {
+    throw new Error(`${error.message}; stderr: ${stderr}`);
+  });
+  await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, { what: "/readyz 200" });
+  return { child, management: url, stderr: () => stderr, exited };
+}
 
-    api.create(plugin("Notifier", "log", { type: "log" }));
-    await waitForCondition(api, ref("Notifier", "log"), "Ready", { status: "True" });
-    const lease = () =>
-      api.get({
-        apiVersion: "coordination.k8s.io/v1",
-        kind: "Lease",
-        name: "patchbay-leader",
-        namespace: "patchbay-system",
-      })?.spec as { holderIdentity?: string } | undefined;
-    assert.equal(lease()?.holderIdentity, "cli-replica");
+async function stop(operator: Operator): Promise<number | null> {
+  operator.child.kill("SIGTERM");
+  const [code] = (await operator.exited) as [number | null];
+  return code;
+}
 
-    child.kill("SIGTERM");
-    const [code] = (await exited) as [number | null];
-    assert.equal(code, 0, stderr);
-    assert.ok(!lease()?.holderIdentity, `the Lease is released: ${JSON.stringify(lease())}`);
-  } finally {
-    if (child.exitCode === null) child.kill("SIGKILL");
-  }
+const lease = () =>
+  api.get({
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    name: "patchbay-leader",
+    namespace: "patchbay-system",
+  })?.spec as { holderIdentity?: string } | undefined;
+
+it("`patchbay operator` runs from KUBECONFIG, becomes ready, reconciles, and on SIGTERM releases the Lease and exits 0", async () => {
+  const operator = await startOperatorProcess({ POD_NAMESPACE: "patchbay-system", POD_NAME: "cli-replica" });
+  api.create(plugin("Notifier", "log", { type: "log" }));
+  await waitForCondition(api, ref("Notifier", "log"), "Ready", { status: "True" });
+  assert.equal(lease()?.holderIdentity, "cli-replica");
+
+  assert.equal(await stop(operator), 0, operator.stderr());
+  assert.ok(!lease()?.holderIdentity, `the Lease is released: ${JSON.stringify(lease())}`);
+});
+
+it("run outside the cluster (no POD_NAMESPACE), it adds no sidecar to the in-cluster Deployment", async () => {
+  const operator = await startOperatorProcess({ POD_NAME: "laptop" });
+  const manager = ref("Deployment", "patchbay-controller-manager", "patchbay-system");
+  const before = JSON.stringify(api.get(manager)!.spec);
+  api.create(
+    plugin(
+      "ExecutorPlugin",
+      "side",
+      { prefixes: ["side"], runtime: { sidecar: { image: "ghcr.io/patchbay/patchbay:0.1.0", port: 7001 } } },
+      "patchbay-system",
+    ),
+  );
+  await waitForCondition(api, ref("ExecutorPlugin", "side", "patchbay-system"), "WorkloadAvailable", {
+    status: "False",
+    reason: "NoManagerDeployment",
+  });
+  assert.equal(JSON.stringify(api.get(manager)!.spec), before);
+  assert.equal(await stop(operator), 0, operator.stderr());
 });

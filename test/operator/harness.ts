@@ -10,7 +10,7 @@ import { parse } from "yaml";
 import type { Condition } from "../../src/api/v1alpha1/index.ts";
 import type { CloudEvent } from "../../src/events/cloudevent.ts";
 import { createLogger } from "../../src/observability/logger.ts";
-import { startOperator, type RunningOperator } from "../../src/operator/index.ts";
+import { MANAGER_DEPLOYMENT, startOperator, type RunningOperator } from "../../src/operator/index.ts";
 import { startKubeApiDouble, type KubeApiDouble, type KubeObject } from "../support/kube-api/index.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -45,6 +45,7 @@ export async function runOperator(
   return startOperator({
     kubeConfig: api.kubeConfig(),
     podNamespace: "patchbay-system",
+    managerDeployment: { namespace: "patchbay-system", name: MANAGER_DEPLOYMENT },
     identity,
     ingress: { host: "127.0.0.1", port: 0 },
     management: { host: "127.0.0.1", port: 0 },
