@@ -1,6 +1,7 @@
 /**
- * The kubectl executor as a real process running the REAL kubectl, and a recording stand-in that
- * proves refused commands run nothing at all.
+ * The kubectl executor as a real process running the REAL kubectl — against an unreachable server and
+ * against the shared Kubernetes API test double — and a recording stand-in that proves refused
+ * commands run nothing at all.
  */
 import assert from "node:assert/strict";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,6 +16,7 @@ import {
   type ExecutorClient,
   type HelpResponse,
 } from "patchbay/protocol";
+import { startKubeApiDouble, type KubeApiDouble } from "../../test/support/kube-api/index.ts";
 import { executorClient, startPlugin, unary, type StartedPlugin } from "../testing/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "patchbay-kubectl-"));
@@ -62,6 +64,31 @@ current-context: c
   return path;
 }
 
+/** Sends `kubectl <args>` to the plugin's Execute, as the hub does after prefix dispatch. */
+function execute(
+  client: ExecutorClient,
+  args: string[],
+  config: object = {},
+  timeoutMs = 10_000,
+): Promise<ExecuteResponse> {
+  return unary<ExecuteResponse>(
+    (m, o, cb) =>
+      client.execute(
+        {
+          command: ["kubectl", ...args].join(" "),
+          args: ["kubectl", ...args],
+          prefix: "kubectl",
+          configJson: JSON.stringify(config),
+          context: { executorName: "kubectl", user: "alice", notifier: "", channel: "" },
+        },
+        m,
+        o,
+        cb,
+      ),
+    timeoutMs,
+  );
+}
+
 describe("kubectl executor", () => {
   let plugin: StartedPlugin;
   let client: ExecutorClient;
@@ -77,24 +104,8 @@ describe("kubectl executor", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function run(args: string[], config: object = {}, timeoutMs = 10_000): Promise<ExecuteResponse> {
-    return unary<ExecuteResponse>(
-      (m, o, cb) =>
-        client.execute(
-          {
-            command: ["kubectl", ...args].join(" "),
-            args: ["kubectl", ...args],
-            prefix: "kubectl",
-            configJson: JSON.stringify(config),
-            context: { executorName: "kubectl", user: "alice", notifier: "", channel: "" },
-          },
-          m,
-          o,
-          cb,
-        ),
-      timeoutMs,
-    );
-  }
+  const run = (args: string[], config: object = {}, timeoutMs = 10_000) =>
+    execute(client, args, config, timeoutMs);
 
   it("runs the real kubectl for an allowed verb", async () => {
     const answer = await run(["version", "--client", "-o", "json"]);
@@ -143,6 +154,16 @@ describe("kubectl executor", () => {
     });
     assert.equal(answer.errorCode, ExecuteErrorCode.EXECUTE_ERROR_CODE_OK, answer.errorMessage);
     assert.equal(invocations().length - before, formats.length + 1);
+  });
+
+  it("lets secrets through once deniedResources is emptied", async () => {
+    const before = invocations().length;
+    const answer = await run(["get", "pods,secrets", "-o", "yaml"], {
+      kubectlPath: recorder,
+      deniedResources: [],
+    });
+    assert.equal(answer.errorCode, ExecuteErrorCode.EXECUTE_ERROR_CODE_OK, answer.errorMessage);
+    assert.deepEqual(invocations().slice(before), ["[get][pods,secrets][-o][yaml]"]);
   });
 
   it("adds the default namespace when a command names none", async () => {
@@ -237,21 +258,53 @@ describe("kubectl executor", () => {
       ],
       [
         "a resource off the list",
-        ["get", "secrets"],
+        ["get", "configmaps"],
         { resources: ["pods", "deployments"] },
-        /resource "secrets" is not allowed/,
+        /resource "configmaps" is not allowed; allowed resources: pods, deployments/,
       ],
       [
         "a listed resource beside one off it",
-        ["get", "po,secret"],
+        ["get", "po,cm"],
         { resources: ["pods"] },
-        /resource "secrets" is not allowed/,
+        /resource "configmaps" is not allowed/,
       ],
       [
         "TYPE/NAME off the list",
-        ["describe", "secret/db"],
+        ["describe", "cm/db"],
         { resources: ["pods"] },
-        /resource "secrets" is not allowed/,
+        /resource "configmaps" is not allowed/,
+      ],
+      ...(
+        [
+          ["get", "secret"],
+          ["get", "secrets"],
+          ["get", "Secrets", "-o", "yaml"],
+          ["get", "secret/x"],
+          ["get", "secret/x", "pod/y"],
+          ["get", "pods,secrets", "-o", "yaml"],
+          ["get", "pods,secret/db"],
+          ["logs", "pods,secret/db"],
+          ["get", "secrets.v1.", "-A"],
+          ["describe", "secret", "db"],
+          ["-n", "shop", "get", "secret", "db", "-o", "jsonpath={.data}"],
+        ] as const
+      ).map((args): [string, string[], object, RegExp] => [
+        `secrets by default: ${args.join(" ")}`,
+        [...args],
+        {},
+        /resource "secrets" is always refused \(deniedResources: secrets\) so that its data is never printed/,
+      ]),
+      [
+        "secrets even when resources lists them",
+        ["get", "secrets"],
+        { resources: ["pods", "secrets"] },
+        /resource "secrets" is always refused/,
+      ],
+      [
+        "a custom denied resource, named by short name",
+        ["get", "configmap/settings", "-o", "yaml"],
+        { deniedResources: ["cm"] },
+        /resource "configmaps" is always refused \(deniedResources: cm\)/,
       ],
       [
         "a namespace off the list",
@@ -344,7 +397,7 @@ describe("kubectl executor", () => {
       client.help({ configJson: JSON.stringify({ resources: ["pods"], namespaces: ["shop"] }) }, m, o, cb),
     );
     assert.match(help.text, /Verbs: get, describe, logs, top, explain, api-resources, api-versions, version/);
-    assert.match(help.text, /Resources: pods/);
+    assert.match(help.text, /Resources: pods \(never secrets\)\./);
     assert.match(help.text, /Namespaces: shop/);
   });
 
@@ -354,11 +407,215 @@ describe("kubectl executor", () => {
       [{ maxOutputBytes: 10 }, /config\.maxOutputBytes must be >= 256/],
       [{ timeoutSeconds: 0 }, /config\.timeoutSeconds must be > 0/],
       [{ kubectl: "x" }, /unknown property 'kubectl'/],
+      [{ deniedResources: ["Secrets"] }, /config\.deniedResources\.0 must match pattern/],
     ] as const) {
       await assert.rejects(run(["version"], config), (err: grpc.ServiceError) => {
         assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
         assert.match(err.details, problem);
         return true;
+      });
+    }
+  });
+});
+
+describe("kubectl executor against the Kubernetes API test double", () => {
+  let api: KubeApiDouble;
+  let plugin: StartedPlugin;
+  let client: ExecutorClient;
+  // Its own HOME, so kubectl's discovery cache (~/.kube/cache) belongs to this double alone.
+  const home = mkdtempSync(join(tmpdir(), "patchbay-kubectl-home-"));
+  before(async () => {
+    api = await startKubeApiDouble();
+    api.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } });
+    const pod = (name: string, namespace: string) =>
+      api.create({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace, labels: { app: name.split("-")[0]! } },
+        spec: { containers: [{ name: "main", image: "nginx:1.27" }] },
+        status: { phase: "Running", containerStatuses: [{ name: "main", ready: true, restartCount: 0 }] },
+      });
+    pod("web-1", "shop");
+    pod("web-2", "shop");
+    pod("coredns-1", "kube-system");
+    api.create({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", namespace: "shop", labels: { app: "web" } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: "web" } },
+        template: {
+          metadata: { labels: { app: "web" } },
+          spec: { containers: [{ name: "main", image: "nginx:1.27" }] },
+        },
+      },
+    });
+    api.create({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "settings", namespace: "shop" },
+      data: { mode: "fast" },
+    });
+    api.create({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "db", namespace: "shop" },
+      data: { password: Buffer.from("hunter2").toString("base64") },
+    });
+    // As in a local run: the plugin process has KUBECONFIG (in a Pod, the ServiceAccount token instead),
+    // and the kubectl it starts inherits its environment.
+    plugin = await startPlugin("plugins/kubectl/main.ts", {
+      env: { KUBECONFIG: await api.writeKubeconfig(), HOME: home },
+    });
+    client = executorClient(plugin.address);
+  });
+  after(async () => {
+    client?.close();
+    await plugin?.stop("SIGKILL");
+    await api?.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  async function ok(args: string[], config: object = {}): Promise<string> {
+    const answer = await execute(client, args, config, 20_000);
+    assert.equal(
+      answer.errorCode,
+      ExecuteErrorCode.EXECUTE_ERROR_CODE_OK,
+      `${args.join(" ")}: ${answer.errorMessage}\n${answer.output}`,
+    );
+    return answer.output;
+  }
+  /** The API paths (no query string) the double served since the last clearRequests. */
+  const paths = () => api.requests.map((r) => `${r.method} ${r.path}`);
+
+  it("get pods -n <ns> lists that namespace's pods as kubectl's table", async () => {
+    api.clearRequests();
+    const table = await ok(["get", "pods", "-n", "shop"]);
+    assert.match(table, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\n/);
+    assert.match(table, /^web-1\s+1\/1\s+Running\s+0\s+\d+s$/m);
+    assert.match(table, /^web-2\s+1\/1\s+Running/m);
+    assert.doesNotMatch(table, /coredns/);
+    assert.ok(paths().includes("GET /api/v1/namespaces/shop/pods"), paths().join("\n"));
+  });
+
+  it("get pods -o jsonpath=… prints exactly the selected fields", async () => {
+    assert.equal(
+      await ok(["get", "pods", "-n", "shop", "-o", "jsonpath={.items[*].metadata.name}"]),
+      "web-1 web-2",
+    );
+    assert.equal(
+      await ok([
+        "get",
+        "po",
+        "-n",
+        "shop",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={.items[0].spec.containers[0].image}",
+      ]),
+      "nginx:1.27",
+    );
+  });
+
+  it("get deploy/<name> -o yaml and describe show the Deployment", async () => {
+    const yaml = await ok(["get", "deploy/web", "-n", "shop", "-o", "yaml"]);
+    assert.match(yaml, /^kind: Deployment$/m);
+    assert.match(yaml, /^ {2}name: web$/m);
+    assert.match(yaml, /^ {2}replicas: 2$/m);
+    assert.match(yaml, /- image: nginx:1\.27/);
+    const described = await ok(["describe", "deployment", "web", "-n", "shop"]);
+    assert.match(described, /^Name:\s+web$/m);
+    assert.match(described, /^Namespace:\s+shop$/m);
+    assert.match(described, /^Replicas:\s+2 desired/m);
+  });
+
+  it("api-resources lists what the server serves", async () => {
+    const resources = await ok(["api-resources"]);
+    assert.match(resources, /^NAME\s+SHORTNAMES\s+APIVERSION\s+NAMESPACED\s+KIND$/m);
+    assert.match(resources, /^pods\s+po\s+v1\s+true\s+Pod$/m);
+    assert.match(resources, /^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment$/m);
+  });
+
+  it("adds defaultNamespace when the command names none", async () => {
+    assert.equal(
+      await ok(["get", "pods", "-o", "name"], { namespaces: ["shop"], defaultNamespace: "shop" }),
+      "pod/web-1\npod/web-2\n",
+    );
+  });
+
+  it("prints Secret data only after deniedResources is emptied", async () => {
+    assert.equal(
+      await ok(["get", "secret", "db", "-n", "shop", "-o", "jsonpath={.data.password}"], {
+        deniedResources: [],
+      }),
+      Buffer.from("hunter2").toString("base64"),
+    );
+  });
+
+  describe("refuses before kubectl sends a single request; the same command allowed does reach the server", () => {
+    // [what, args, refusing config, reason, allowing config, endpoint the allowed command reads, its output]
+    const cases: [string, string[], object, RegExp, object, string, RegExp][] = [
+      [
+        "secrets by default",
+        ["get", "secrets", "-n", "shop", "-o", "yaml"],
+        {},
+        /resource "secrets" is always refused/,
+        { deniedResources: [] },
+        "GET /api/v1/namespaces/shop/secrets",
+        /^ {4}password: aHVudGVyMg==$/m,
+      ],
+      [
+        "secrets listed beside pods by default",
+        ["get", "pods,secrets", "-n", "shop"],
+        {},
+        /resource "secrets" is always refused/,
+        { deniedResources: [] },
+        "GET /api/v1/namespaces/shop/pods",
+        /^secret\/db\s/m,
+      ],
+      [
+        "a resource off the allow-list",
+        ["get", "configmaps", "-n", "shop"],
+        { resources: ["pods", "deployments"] },
+        /resource "configmaps" is not allowed; allowed resources: pods, deployments/,
+        {},
+        "GET /api/v1/namespaces/shop/configmaps",
+        /^settings\s/m,
+      ],
+      [
+        "a namespace off the allow-list",
+        ["get", "pods", "-n", "kube-system"],
+        { namespaces: ["shop"] },
+        /namespace "kube-system" is not allowed; allowed namespaces: shop/,
+        {},
+        "GET /api/v1/namespaces/kube-system/pods",
+        /^coredns-1\s/m,
+      ],
+      [
+        "-A with a namespace allow-list",
+        ["get", "pods", "-A"],
+        { namespaces: ["shop"] },
+        /--all-namespaces is not allowed/,
+        {},
+        "GET /api/v1/pods",
+        /^kube-system\s+coredns-1\s/m,
+      ],
+    ];
+    for (const [what, args, config, reason, allowing, path, shown] of cases) {
+      it(what, async () => {
+        api.clearRequests();
+        const refused = await execute(client, args, config, 20_000);
+        assert.equal(refused.errorCode, ExecuteErrorCode.EXECUTE_ERROR_CODE_FORBIDDEN, refused.output);
+        assert.match(refused.errorMessage, reason);
+        assert.equal(refused.output, "");
+        assert.deepEqual(paths(), [], `${what}: kubectl must not have talked to the server`);
+
+        // The control: allowed, the very same arguments make the real kubectl hit that endpoint.
+        const output = await ok(args, allowing);
+        assert.ok(paths().includes(path), `${what}: expected ${path} in\n${paths().join("\n")}`);
+        assert.match(output, shown);
       });
     }
   });

@@ -3,13 +3,14 @@
  * checked against allow-lists before anything runs; output is bounded and so is the time.
  */
 import { ExecutorError, serveExecutor } from "patchbay/sdk";
-import { checkCommand, READ_ONLY_VERBS, Refusal } from "./policy.ts";
+import { checkCommand, DEFAULT_DENIED_RESOURCES, READ_ONLY_VERBS, Refusal } from "./policy.ts";
 import { runKubectl } from "./run.ts";
 
 interface KubectlConfig {
   kubectlPath: string;
   verbs: string[];
   resources: string[];
+  deniedResources: string[];
   namespaces: string[];
   defaultNamespace?: string;
   timeoutSeconds: number;
@@ -40,6 +41,10 @@ await serveExecutor<KubectlConfig>({
       },
       verbs: nameList("Allowed verbs. Default: read-only ones.", READ_ONLY_VERBS),
       resources: nameList("Allowed resource types (short names and singulars match too). Empty: any.", []),
+      deniedResources: nameList(
+        "Resource types always refused, even when `resources` is empty or lists them (short names and singulars match too). Default: secrets, whose data would be printed to the channel; [] to allow them.",
+        DEFAULT_DENIED_RESOURCES,
+      ),
       namespaces: nameList("Allowed namespaces; -A is then refused. Empty: any.", []),
       defaultNamespace: {
         type: "string",
@@ -87,7 +92,7 @@ await serveExecutor<KubectlConfig>({
     [
       "kubectl <verb> [resource] [flags] — runs kubectl.",
       `Verbs: ${config.verbs.join(", ")}.`,
-      `Resources: ${config.resources.length > 0 ? config.resources.join(", ") : "any"}.`,
+      `Resources: ${config.resources.length > 0 ? config.resources.join(", ") : "any"}${config.deniedResources.length > 0 ? ` (never ${config.deniedResources.join(", ")})` : ""}.`,
       `Namespaces: ${config.namespaces.length > 0 ? config.namespaces.join(", ") : "any"}${config.defaultNamespace ? ` (default ${config.defaultNamespace})` : ""}.`,
       "Flags: -n, -o, -l, -A, --field-selector, --tail, -c, --since, -p and other read-only ones; no --watch, --follow, files or identity flags.",
     ].join("\n"),

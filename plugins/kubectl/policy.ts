@@ -4,10 +4,15 @@
  * the namespaces. Shell metacharacters are refused too, although no shell is ever used.
  */
 
+/** Refused even when `resources` is empty or lists them: printing them to a chat channel leaks credentials. */
+export const DEFAULT_DENIED_RESOURCES = ["secrets"];
+
 export interface KubectlPolicy {
   verbs: string[];
   /** Empty: any resource. */
   resources: string[];
+  /** Always refused, whatever `resources` says; short names and singulars match too. */
+  deniedResources: string[];
   /** Empty: any namespace. */
   namespaces: string[];
   /** Added as `-n <namespace>` when a command names none; needed when `namespaces` is set. */
@@ -214,6 +219,14 @@ export function checkCommand(args: string[], policy: KubectlPolicy): CheckedComm
     throw new Refusal(`verb "${verb}" is not allowed; allowed verbs: ${policy.verbs.join(", ")}`);
   }
   const resources = resourcesOf(verb, operands);
+  const denied = new Set(policy.deniedResources.map(canonicalResource));
+  for (const resource of resources) {
+    if (denied.has(resource)) {
+      throw new Refusal(
+        `resource "${resource}" is always refused (deniedResources: ${policy.deniedResources.join(", ")}) so that its data is never printed to a channel`,
+      );
+    }
+  }
   if (policy.resources.length > 0) {
     const allowed = new Set(policy.resources.map(canonicalResource));
     for (const resource of resources) {
@@ -259,10 +272,16 @@ function resourcesOf(verb: string, operands: string[]): string[] {
   if (first === undefined) return verb === "logs" ? ["pods"] : [];
   if (verb === "explain") return [canonicalResource(first.split(".")[0]!)];
   // logs takes a pod name, or TYPE/NAME for another kind.
-  if (verb === "logs") return [first.includes("/") ? canonicalResource(first.split("/")[0]!) : "pods"];
-  // get/describe also accept TYPE/NAME operands, possibly several.
-  if (first.includes("/")) return [...new Set(operands.map((o) => canonicalResource(o.split("/")[0]!)))];
-  return [...new Set(first.split(",").map(canonicalResource))];
+  if (verb === "logs") return first.includes("/") ? typesOf(first.split("/")[0]!) : ["pods"];
+  // get/describe also accept TYPE/NAME operands, possibly several. kubectl refuses "a,b/name", but a
+  // comma there is still read as a list, so no type hides behind another.
+  if (first.includes("/")) return [...new Set(operands.flatMap((o) => typesOf(o.split("/")[0]!)))];
+  return [...new Set(typesOf(first))];
+}
+
+/** "pods,Secret" → [pods, secrets]. */
+function typesOf(list: string): string[] {
+  return list.split(",").map(canonicalResource);
 }
 
 /** "Po" → "pods", "deployment.apps" → "deployments", "pod" → "pods". */
