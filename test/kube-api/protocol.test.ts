@@ -84,7 +84,16 @@ test("discovery documents describe built-ins and registered CRDs", async () => {
   }[];
   assert.deepEqual(
     groups.map((g) => g.name),
-    ["apiextensions.k8s.io", "apps", "coordination.k8s.io", "events.k8s.io", "patchbay.dev"],
+    [
+      "apiextensions.k8s.io",
+      "apps",
+      "coordination.k8s.io",
+      "events.k8s.io",
+      "networking.k8s.io",
+      "patchbay.dev",
+      "policy",
+      "rbac.authorization.k8s.io",
+    ],
   );
   const resources = (await call("GET", "/apis/patchbay.dev/v1alpha1")).body;
   assert.equal(resources.kind, "APIResourceList");

@@ -12,12 +12,15 @@ export interface ClientConfigOptions {
 
 const names = { cluster: "kube-api-double", user: "test", context: "kube-api-double" };
 
-/** Plain HTTP, no credentials: the double does no authentication. */
+/**
+ * Plain HTTP, no credentials: the double does no authentication. `insecure-skip-tls-verify` because
+ * client-node 2.x refuses an http:// server without it (kubectl does not mind either way).
+ */
 export function kubeconfigDocument(url: string, options: ClientConfigOptions = {}): Record<string, unknown> {
   return {
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name: names.cluster, cluster: { server: url } }],
+    clusters: [{ name: names.cluster, cluster: { server: url, "insecure-skip-tls-verify": true } }],
     users: [{ name: names.user, user: {} }],
     contexts: [
       {
