@@ -87,33 +87,40 @@ export function routerMetrics(registry: Registry, source: QueueDepthSource): Rou
         buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
         registers: [registry],
       }),
-    queueDepth:
-      (registry.getSingleMetric("patchbay_notifier_queue_depth") as Gauge<"notifier"> | undefined) ??
-      new Gauge({
-        name: "patchbay_notifier_queue_depth",
-        help: "Events waiting in a notifier's queue (not counting the one in flight).",
-        labelNames: ["notifier"] as const,
-        registers: [registry],
-        collect() {
-          this.reset();
-          for (const router of registered)
-            for (const [notifier, depth] of router.queueDepths()) this.set({ notifier }, depth);
-        },
-      }),
-    inFlight:
-      (registry.getSingleMetric("patchbay_notifier_in_flight") as Gauge<"notifier"> | undefined) ??
-      new Gauge({
-        name: "patchbay_notifier_in_flight",
-        help: "Events out for delivery (sent or waiting to retry), by notifier: routed = delivered + failed + dropped + queue depth + in flight.",
-        labelNames: ["notifier"] as const,
-        registers: [registry],
-        collect() {
-          this.reset();
-          for (const router of registered)
-            for (const [notifier, count] of router.deliveriesInFlight()) this.set({ notifier }, count);
-        },
-      }),
+    queueDepth: perNotifierGauge(
+      registry,
+      "patchbay_notifier_queue_depth",
+      "Events waiting in a notifier's queue (not counting the one in flight).",
+      () => [...registered].flatMap((router) => [...router.queueDepths()]),
+    ),
+    inFlight: perNotifierGauge(
+      registry,
+      "patchbay_notifier_in_flight",
+      "Events out for delivery (sent or waiting to retry), by notifier: routed = delivered + failed + dropped + queue depth + in flight.",
+      () => [...registered].flatMap((router) => [...router.deliveriesInFlight()]),
+    ),
   };
+}
+
+/** A gauge by notifier whose values are read at scrape time; reused when the registry has it. */
+function perNotifierGauge(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => Iterable<[notifier: string, value: number]>,
+): Gauge<"notifier"> {
+  const existing = registry.getSingleMetric(name) as Gauge<"notifier"> | undefined;
+  if (existing) return existing;
+  return new Gauge({
+    name,
+    help,
+    labelNames: ["notifier"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [notifier, value] of read()) this.set({ notifier }, value);
+    },
+  });
 }
 
 /** Stops reporting a router's queues (after it is shut down). */

@@ -100,15 +100,17 @@ describe("the README walkthrough, with the real kubectl", () => {
   });
 
   it("a broken config shows ConfigValid=False with the schema's words, read back as the README does", async () => {
-    await kubectl(
-      "patch",
-      "sourceplugin",
-      "heartbeat",
-      "--type",
-      "merge",
-      "-p",
-      '{"spec":{"config":{"intervalSeconds":0}}}',
-    );
+    const setBeatInterval = (seconds: number) =>
+      kubectl(
+        "patch",
+        "sourceplugin",
+        "heartbeat",
+        "--type",
+        "merge",
+        "-p",
+        JSON.stringify({ spec: { config: { intervalSeconds: seconds } } }),
+      );
+    await setBeatInterval(0);
     const jsonpath = '{.status.conditions[?(@.type=="ConfigValid")].message}';
     const message = await waitFor(
       async () => {
@@ -119,15 +121,7 @@ describe("the README walkthrough, with the real kubectl", () => {
     );
     assert.equal(message, "config.intervalSeconds must be >= 0.01");
     assert.match(await kubectl("get", "sourceplugin", "heartbeat"), /heartbeat\s+False\s+ConfigInvalid\b/);
-    await kubectl(
-      "patch",
-      "sourceplugin",
-      "heartbeat",
-      "--type",
-      "merge",
-      "-p",
-      '{"spec":{"config":{"intervalSeconds":30}}}',
-    );
+    await setBeatInterval(30);
     await kubectl("wait", "--for=condition=Ready", "--timeout=20s", "sourceplugin/heartbeat");
   });
 
