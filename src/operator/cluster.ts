@@ -1,6 +1,7 @@
 /**
  * The calls the operator makes to the API server, over the real client. Built-in workloads are
- * created, then kept in line with merge patches (the operator owns them whole); Patchbay's own
+ * created, then kept in line with merge patches (NetworkPolicies with a replace; the operator owns
+ * them whole); Patchbay's own
  * Deployment takes guarded JSON patches; custom resources take merge patches (they do not accept
  * strategic merge). Every write names the field manager "patchbay".
  */
@@ -87,17 +88,26 @@ export class Cluster {
     return (await this.core.createNamespacedServiceAccount({ ...request, body: object })) as T;
   }
 
-  async mergePatch<T extends Workload>(
-    kind: WorkloadKind,
-    namespace: string,
-    name: string,
-    body: object,
-  ): Promise<T> {
+  /** Brings a live workload to `desired` (which the operator owns whole). */
+  async update<T extends Workload>(kind: WorkloadKind, desired: T): Promise<T> {
+    const namespace = desired.metadata!.namespace!;
+    const name = desired.metadata!.name!;
+    if (kind === "NetworkPolicy") {
+      // client-node's model calls `from` `_from`; only its serializer, which a patch body bypasses,
+      // renames it back. A patch would send `_from`, which the server drops, leaving a rule that
+      // admits everyone. A replace is serialized as a V1NetworkPolicy.
+      const body = desired as V1NetworkPolicy;
+      return (await this.networking.replaceNamespacedNetworkPolicy({
+        name,
+        namespace,
+        body,
+        fieldManager: FIELD_MANAGER,
+      })) as T;
+    }
+    const { apiVersion: _apiVersion, kind: _kind, ...body } = desired;
     const request = { name, namespace, body, fieldManager: FIELD_MANAGER };
     if (kind === "Deployment") return (await this.apps.patchNamespacedDeployment(request, mergePatch)) as T;
     if (kind === "Service") return (await this.core.patchNamespacedService(request, mergePatch)) as T;
-    if (kind === "NetworkPolicy")
-      return (await this.networking.patchNamespacedNetworkPolicy(request, mergePatch)) as T;
     return (await this.core.patchNamespacedServiceAccount(request, mergePatch)) as T;
   }
 

@@ -126,7 +126,7 @@ export class PluginReconciler implements Reconciler {
     };
   }
 
-  /** Creates the object, or merge-patches it when it differs; refuses to adopt one another owner holds. */
+  /** Creates the object, or updates it when it differs; refuses to adopt one another owner holds. */
   async #apply<T extends KubernetesObject>(plugin: PluginObject, kind: WorkloadKind, desired: T): Promise<T> {
     const { cluster } = this.#options;
     const namespace = desired.metadata!.namespace!;
@@ -144,8 +144,7 @@ export class PluginReconciler implements Reconciler {
       );
     }
     if (matchesDesired(live, desired)) return live as T;
-    const { apiVersion: _apiVersion, kind: _kind, ...body } = desired as KubernetesObject;
-    const patched = await cluster.mergePatch(kind, namespace, name, body);
+    const patched = await cluster.update(kind, desired as never);
     await this.#options.recorder.event(plugin, "Normal", "Updated", `updated ${kind} ${name}`);
     return patched as T;
   }

@@ -97,6 +97,15 @@ describe("operator reconcilers against the API double", () => {
       assert.equal(conditionOf(cr, type)!.status, "True", type);
     }
 
+    // Someone loosens the NetworkPolicy: the next reconcile puts the rule back (sent as `from`, which
+    // client-node's model calls `_from`).
+    const policyRef = {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      name,
+      namespace: "team-a",
+    };
+    api.patch(policyRef, { spec: { ingress: [{ ports: [{ port: "grpc" }] }] } });
     // A spec change updates the Deployment in place and the conditions follow the new generation.
     api.patch(ref("SourcePlugin", "heartbeat"), {
       spec: {
@@ -115,6 +124,14 @@ describe("operator reconcilers against the API double", () => {
       { what: "the Deployment to carry the new env" },
     );
     assert.equal(updated.metadata.uid, deployment.metadata.uid, "updated, not recreated");
+    const restored = await waitFor(
+      () => {
+        const ingress = (api.get(policyRef)?.spec as { ingress: Record<string, unknown>[] }).ingress;
+        return ingress[0]?.from ? ingress : undefined;
+      },
+      { what: "the NetworkPolicy's rule to be restored" },
+    );
+    assert.deepEqual(Object.keys(restored[0]!).sort(), ["from", "ports"]);
     await waitFor(
       () => conditionOf(api.get(ref("SourcePlugin", "heartbeat")), "Ready")?.observedGeneration === 2,
       {
