@@ -120,6 +120,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       cluster,
       resolveEndpoint: options.resolveEndpoint,
       managerNamespace: options.podNamespace,
+      sidecarsJoinManager: managerDeployment !== undefined,
     }),
     log,
   });

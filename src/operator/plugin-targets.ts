@@ -19,6 +19,8 @@ export interface PluginTargetsOptions {
   resolveEndpoint?: (plugin: PluginObject, endpoint: string) => string;
   /** Patchbay's own namespace: sidecar plugins from elsewhere are refused and never dialled. */
   managerNamespace: string;
+  /** False when Patchbay runs outside its Deployment: no sidecar joins it, so none is dialled. */
+  sidecarsJoinManager: boolean;
 }
 
 /** Why the hub was given no address for a plugin whose workload is otherwise fine. */
@@ -47,7 +49,8 @@ export class PluginTargets {
     const runtime = plugin.spec?.runtime;
     const mode = runtime ? runtimeMode(runtime) : undefined;
     let endpoint: string | undefined;
-    if (mode === "pod") endpoint = podWorkload(plugin, runtime!.pod!).endpoint;
+    if (mode === "pod")
+      endpoint = podWorkload(plugin, runtime!.pod!, this.#options.managerNamespace).endpoint;
     else if (mode === "sidecar") endpoint = sidecarContainer(plugin, runtime!.sidecar!).endpoint;
     else if (mode === "external") endpoint = runtime!.external!.address;
     if (endpoint === undefined) return undefined;
@@ -74,7 +77,7 @@ export class PluginTargets {
       };
       return { target: { kind, name, config, address: undefined, pending } };
     }
-    const refusal = runtime.sidecar ? sidecarRefusal(plugin, this.#options.managerNamespace) : undefined;
+    const refusal = runtime.sidecar ? this.#sidecarRefusal(plugin) : undefined;
     if (refusal)
       return { target: { kind, name, config, address: undefined, pending: refusal }, problem: refusal };
     if (runtime.external?.tls) {
@@ -87,6 +90,16 @@ export class PluginTargets {
       }
     }
     return { target: { kind, name, config, address: endpoint } };
+  }
+
+  #sidecarRefusal(plugin: PluginObject): TargetProblem | undefined {
+    if (!this.#options.sidecarsJoinManager) {
+      return {
+        reason: "NoManagerDeployment",
+        message: "Patchbay runs outside its Deployment (POD_NAMESPACE is not set), so no sidecar joins it",
+      };
+    }
+    return sidecarRefusal(plugin, this.#options.managerNamespace);
   }
 
   /** Drops cached TLS material of plugins of this kind that are no longer served. */

@@ -66,7 +66,7 @@ export function ownerReference(plugin: PluginResource): V1OwnerReference {
 export function podWorkload(
   plugin: PluginResource,
   runtime: PodRuntime,
-  managerNamespace = "patchbay-system",
+  managerNamespace: string,
 ): PodWorkload {
   const kind = pluginKindOf(plugin);
   const crName = plugin.metadata.name;

@@ -126,5 +126,10 @@ it("run outside the cluster (no POD_NAMESPACE), it adds no sidecar to the in-clu
     reason: "NoManagerDeployment",
   });
   assert.equal(JSON.stringify(api.get(manager)!.spec), before);
+  // Nor does it dial 127.0.0.1:7001, where something else may be listening on this machine.
+  const cr = await waitForCondition(api, ref("ExecutorPlugin", "side", "patchbay-system"), "Connected", {
+    reason: "NoManagerDeployment",
+  });
+  assert.match(JSON.stringify(cr.status), /outside its Deployment/);
   assert.equal(await stop(operator), 0, operator.stderr());
 });

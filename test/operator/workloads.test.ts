@@ -51,7 +51,7 @@ describe("workload names", () => {
 });
 
 describe("pod workload", () => {
-  const workload = podWorkload(source("heartbeat"), source("heartbeat").spec.runtime.pod!);
+  const workload = podWorkload(source("heartbeat"), source("heartbeat").spec.runtime.pod!, "patchbay-system");
   const pod = workload.deployment.spec!.template.spec!;
   const container = pod.containers[0]!;
 
@@ -156,7 +156,7 @@ describe("pod workload", () => {
         },
       },
     });
-    const custom = podWorkload(plugin, plugin.spec.runtime.pod!);
+    const custom = podWorkload(plugin, plugin.spec.runtime.pod!, "patchbay-system");
     const spec = custom.deployment.spec!;
     assert.equal(custom.serviceAccount, undefined);
     assert.equal(spec.template.spec!.serviceAccountName, "reader");
@@ -173,8 +173,8 @@ describe("pod workload", () => {
 
   it("runs the image's own entrypoint when the spec sets no command, as a Pod does", () => {
     const containerOf = (pod: NonNullable<SourcePlugin["spec"]["runtime"]["pod"]>) =>
-      podWorkload(source("go-plugin", { runtime: { pod } }), pod).deployment.spec!.template.spec!
-        .containers[0]!;
+      podWorkload(source("go-plugin", { runtime: { pod } }), pod, "patchbay-system").deployment.spec!.template
+        .spec!.containers[0]!;
 
     const withArgs = containerOf({ image: "example.com/go-plugin:1", args: ["--verbose"] });
     assert.ok(!("command" in withArgs), "no command: the image's ENTRYPOINT runs");
