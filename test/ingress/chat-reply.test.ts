@@ -32,7 +32,12 @@ describe("chat replies", () => {
   });
 
   it("keeps the output block within Slack's 3,000 characters, still a closed code block", () => {
-    const reply = formatReply("slack", "kubectl logs web-1", result({ output: "x".repeat(10_000), message }));
+    // Every ``` in the output is escaped with an extra character: the limit holds after escaping.
+    const reply = formatReply(
+      "slack",
+      "kubectl logs web-1",
+      result({ output: "```".repeat(3_000), message }),
+    );
     const last = (reply.blocks as Block[]).at(-1)!.text.text;
     assert.ok(last.length <= 3_000, `${last.length} characters`);
     assert.ok(last.startsWith("```\n") && last.endsWith("\n```"));

@@ -42,7 +42,7 @@ export function formatReply(platform: Platform, commandLine: string, result: Com
   if (blocks) {
     // Slack shows the blocks instead of `text` when both are sent: the output goes in a block too.
     if (result.output) {
-      const output = codeBlock(clip(result.output, SLACK_SECTION_LIMIT - CODE_BLOCK_FENCES));
+      const output = codeBlock(result.output, SLACK_SECTION_LIMIT);
       blocks.push({ type: "section", text: { type: "mrkdwn", text: output } });
     }
     reply.blocks = blocks;
@@ -100,9 +100,11 @@ function slackBlocks(message: unknown): unknown[] | undefined {
   return blocks.length > 0 ? blocks : undefined;
 }
 
-function codeBlock(text: string): string {
+/** The text as a code block of at most `limit` characters, fences included (clipped inside them). */
+function codeBlock(text: string, limit = Infinity): string {
   // A ``` inside the output would end the block early.
-  return "```\n" + text.replaceAll("```", "`\u200b``") + "\n```";
+  const escaped = text.replaceAll("```", "`\u200b``");
+  return "```\n" + clip(escaped, limit - CODE_BLOCK_FENCES) + "\n```";
 }
 
 function oneLine(text: string): string {
