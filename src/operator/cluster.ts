@@ -1,9 +1,8 @@
 /**
  * The calls the operator makes to the API server, over the real client. Built-in workloads are
- * created, then kept in line with merge patches (NetworkPolicies with a replace; the operator owns
- * them whole); Patchbay's own
- * Deployment takes guarded JSON patches; custom resources take merge patches (they do not accept
- * strategic merge). Every write names the field manager "patchbay".
+ * created, then kept in line with merge patches, NetworkPolicies with a replace (the operator owns
+ * them whole); Patchbay's own Deployment takes guarded JSON patches; custom resources take merge
+ * patches (they do not accept strategic merge). Every write names the field manager "patchbay".
  */
 import {
   ApiException,
