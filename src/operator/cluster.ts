@@ -44,17 +44,36 @@ export function apiMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export class Cluster {
-  readonly core: CoreV1Api;
-  readonly apps: AppsV1Api;
-  readonly custom: CustomObjectsApi;
-  readonly networking: NetworkingV1Api;
+/** A write refused because this replica no longer leads (see ClusterOptions.mayWrite). */
+export class NotLeadingError extends Error {
+  override name = "NotLeadingError";
+}
 
-  constructor(kubeConfig: KubeConfig) {
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
-    this.apps = kubeConfig.makeApiClient(AppsV1Api);
-    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.networking = kubeConfig.makeApiClient(NetworkingV1Api);
+export interface ClusterOptions {
+  /**
+   * Asked before every write. The operator answers whether it still leads: a reconcile that was under
+   * way when leadership was lost must not write while the next leader may already be writing.
+   */
+  mayWrite?: () => boolean;
+}
+
+export class Cluster {
+  readonly #core: CoreV1Api;
+  readonly #apps: AppsV1Api;
+  readonly #custom: CustomObjectsApi;
+  readonly #networking: NetworkingV1Api;
+  readonly #mayWrite: () => boolean;
+
+  constructor(kubeConfig: KubeConfig, options: ClusterOptions = {}) {
+    this.#core = kubeConfig.makeApiClient(CoreV1Api);
+    this.#apps = kubeConfig.makeApiClient(AppsV1Api);
+    this.#custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.#networking = kubeConfig.makeApiClient(NetworkingV1Api);
+    this.#mayWrite = options.mayWrite ?? (() => true);
+  }
+
+  #fence(what: string): void {
+    if (!this.#mayWrite()) throw new NotLeadingError(`not leading any more: ${what} not sent`);
   }
 
   async read<T extends Workload>(
@@ -63,11 +82,11 @@ export class Cluster {
     name: string,
   ): Promise<T | undefined> {
     try {
-      if (kind === "Deployment") return (await this.apps.readNamespacedDeployment({ name, namespace })) as T;
-      if (kind === "Service") return (await this.core.readNamespacedService({ name, namespace })) as T;
+      if (kind === "Deployment") return (await this.#apps.readNamespacedDeployment({ name, namespace })) as T;
+      if (kind === "Service") return (await this.#core.readNamespacedService({ name, namespace })) as T;
       if (kind === "NetworkPolicy")
-        return (await this.networking.readNamespacedNetworkPolicy({ name, namespace })) as T;
-      return (await this.core.readNamespacedServiceAccount({ name, namespace })) as T;
+        return (await this.#networking.readNamespacedNetworkPolicy({ name, namespace })) as T;
+      return (await this.#core.readNamespacedServiceAccount({ name, namespace })) as T;
     } catch (error) {
       if (statusCode(error) === 404) return undefined;
       throw error;
@@ -75,20 +94,22 @@ export class Cluster {
   }
 
   async create<T extends Workload>(kind: WorkloadKind, body: T): Promise<T> {
+    this.#fence(`create ${kind}`);
     const object = body as never;
     const namespace = body.metadata!.namespace!;
     const request = { namespace, fieldManager: FIELD_MANAGER };
     if (kind === "Deployment")
-      return (await this.apps.createNamespacedDeployment({ ...request, body: object })) as T;
+      return (await this.#apps.createNamespacedDeployment({ ...request, body: object })) as T;
     if (kind === "Service")
-      return (await this.core.createNamespacedService({ ...request, body: object })) as T;
+      return (await this.#core.createNamespacedService({ ...request, body: object })) as T;
     if (kind === "NetworkPolicy")
-      return (await this.networking.createNamespacedNetworkPolicy({ ...request, body: object })) as T;
-    return (await this.core.createNamespacedServiceAccount({ ...request, body: object })) as T;
+      return (await this.#networking.createNamespacedNetworkPolicy({ ...request, body: object })) as T;
+    return (await this.#core.createNamespacedServiceAccount({ ...request, body: object })) as T;
   }
 
   /** Brings a live workload to `desired` (which the operator owns whole). */
   async update<T extends Workload>(kind: WorkloadKind, desired: T): Promise<T> {
+    this.#fence(`update ${kind}`);
     const namespace = desired.metadata!.namespace!;
     const name = desired.metadata!.name!;
     if (kind === "NetworkPolicy") {
@@ -96,7 +117,7 @@ export class Cluster {
       // renames it back. A patch would send `_from`, which the server drops, leaving a rule that
       // admits everyone. A replace is serialized as a V1NetworkPolicy.
       const body = desired as V1NetworkPolicy;
-      return (await this.networking.replaceNamespacedNetworkPolicy({
+      return (await this.#networking.replaceNamespacedNetworkPolicy({
         name,
         namespace,
         body,
@@ -105,18 +126,19 @@ export class Cluster {
     }
     const { apiVersion: _apiVersion, kind: _kind, ...body } = desired;
     const request = { name, namespace, body, fieldManager: FIELD_MANAGER };
-    if (kind === "Deployment") return (await this.apps.patchNamespacedDeployment(request, mergePatch)) as T;
-    if (kind === "Service") return (await this.core.patchNamespacedService(request, mergePatch)) as T;
-    return (await this.core.patchNamespacedServiceAccount(request, mergePatch)) as T;
+    if (kind === "Deployment") return (await this.#apps.patchNamespacedDeployment(request, mergePatch)) as T;
+    if (kind === "Service") return (await this.#core.patchNamespacedService(request, mergePatch)) as T;
+    return (await this.#core.patchNamespacedServiceAccount(request, mergePatch)) as T;
   }
 
   async delete(kind: WorkloadKind, namespace: string, name: string): Promise<void> {
+    this.#fence(`delete ${kind}`);
     try {
-      if (kind === "Deployment") await this.apps.deleteNamespacedDeployment({ name, namespace });
-      else if (kind === "Service") await this.core.deleteNamespacedService({ name, namespace });
+      if (kind === "Deployment") await this.#apps.deleteNamespacedDeployment({ name, namespace });
+      else if (kind === "Service") await this.#core.deleteNamespacedService({ name, namespace });
       else if (kind === "NetworkPolicy")
-        await this.networking.deleteNamespacedNetworkPolicy({ name, namespace });
-      else await this.core.deleteNamespacedServiceAccount({ name, namespace });
+        await this.#networking.deleteNamespacedNetworkPolicy({ name, namespace });
+      else await this.#core.deleteNamespacedServiceAccount({ name, namespace });
     } catch (error) {
       if (statusCode(error) !== 404) throw error;
     }
@@ -127,7 +149,8 @@ export class Cluster {
     name: string,
     operations: JsonPatchOperation[],
   ): Promise<V1Deployment> {
-    return this.apps.patchNamespacedDeployment(
+    this.#fence("patch Deployment");
+    return this.#apps.patchNamespacedDeployment(
       { name, namespace, body: operations, fieldManager: FIELD_MANAGER },
       jsonPatch,
     );
@@ -135,7 +158,8 @@ export class Cluster {
 
   /** Merge-patches a custom resource's status subresource. */
   async patchStatus(plural: string, namespace: string, name: string, status: object): Promise<void> {
-    await this.custom.patchNamespacedCustomObjectStatus(
+    this.#fence(`patch ${plural}/status`);
+    await this.#custom.patchNamespacedCustomObjectStatus(
       {
         group: GROUP,
         version: VERSION,
@@ -157,7 +181,8 @@ export class Cluster {
     finalizers: string[],
     resourceVersion: string | undefined,
   ): Promise<void> {
-    await this.custom.patchNamespacedCustomObject(
+    this.#fence(`patch ${plural} finalizers`);
+    await this.#custom.patchNamespacedCustomObject(
       {
         group: GROUP,
         version: VERSION,
@@ -174,13 +199,13 @@ export class Cluster {
   async listCustom<T>(plural: string, namespace: string | undefined): Promise<{ items: T[] } & object> {
     const request = { group: GROUP, version: VERSION, plural };
     return namespace
-      ? this.custom.listNamespacedCustomObject({ ...request, namespace })
-      : this.custom.listClusterCustomObject(request);
+      ? this.#custom.listNamespacedCustomObject({ ...request, namespace })
+      : this.#custom.listClusterCustomObject(request);
   }
 
   async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
     try {
-      return await this.core.readNamespacedSecret({ name, namespace });
+      return await this.#core.readNamespacedSecret({ name, namespace });
     } catch (error) {
       if (statusCode(error) === 404) return undefined;
       throw error;

@@ -24,7 +24,7 @@ export {
   type TargetProblem,
 } from "./plugin-targets.ts";
 export { KubernetesSecretResolver, externalTlsCredentials } from "./secrets.ts";
-export { Cluster } from "./cluster.ts";
+export { Cluster, NotLeadingError } from "./cluster.ts";
 export {
   podWorkload,
   sidecarContainer,

@@ -68,7 +68,8 @@ export interface RunningOperator {
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const log = options.log ?? createLogger("patchbay");
   const { kubeConfig, watchNamespace } = options;
-  const cluster = new Cluster(kubeConfig);
+  // Reconciles run only while leading; one still under way when leadership is lost writes nothing more.
+  const cluster = new Cluster(kubeConfig, { mayWrite: () => manager.isLeader });
   const dataPlane: DataPlane = new DataPlane({
     ingress: options.ingress,
     management: options.management,
