@@ -15,11 +15,18 @@ import {
   type V1Deployment,
 } from "@kubernetes/client-node";
 import { DataPlane } from "../app/index.ts";
-import { Controller, EventRecorder, Manager, ResourceInformer, type ObjectKey } from "../controller/index.ts";
+import {
+  Controller,
+  EventRecorder,
+  keyOf,
+  Manager,
+  ResourceInformer,
+  type ObjectKey,
+} from "../controller/index.ts";
 import type { ConnectionTimings } from "../hub/index.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { Cluster } from "./cluster.ts";
-import { MANAGED_BY } from "./names.ts";
+import { MANAGED_BY, MANAGER_POD_LABELS } from "./names.ts";
 import { DataPlaneSync } from "./data-plane-sync.ts";
 import { NotifierReconciler } from "./notifier-reconciler.ts";
 import type { NotifierObject, PluginObject } from "./resources.ts";
@@ -108,9 +115,25 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const sources = informer<PluginObject>("sourceplugins");
   const executors = informer<PluginObject>("executorplugins");
   const notifiers = informer<NotifierObject>("notifiers");
-  const deployments = deploymentInformer(kubeConfig, watchNamespace, log);
-
   const managerDeployment = options.managerDeployment;
+  const deployments = deploymentInformer(
+    kubeConfig,
+    watchNamespace,
+    `app.kubernetes.io/managed-by=${MANAGED_BY}`,
+    log,
+  );
+  // Patchbay's own Deployment, so a sidecar container taken out of it (by hand, by another tool) is put back.
+  const ownDeployment =
+    managerDeployment &&
+    deploymentInformer(
+      kubeConfig,
+      managerDeployment.namespace,
+      Object.entries(MANAGER_POD_LABELS)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(","),
+      log,
+    );
+
   const sync = new DataPlaneSync({
     sources,
     executors,
@@ -147,6 +170,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     controller.watch(deployments, (deployment) =>
       ownerKeys(deployment, kind === "source" ? "SourcePlugin" : "ExecutorPlugin"),
     );
+    if (ownDeployment && managerDeployment) {
+      controller.watch(ownDeployment, (deployment) =>
+        deployment.metadata?.name === managerDeployment.name
+          ? sidecarKeys(informer, managerDeployment.namespace)
+          : [],
+      );
+    }
     return controller;
   });
   const controllers = {
@@ -215,10 +245,14 @@ function customPath(plural: string, namespace: string | undefined): string {
   return `/apis/patchbay.dev/v1alpha1${namespace ? `/namespaces/${namespace}` : ""}/${plural}`;
 }
 
-/** Pod-mode plugin Deployments, so a Deployment becoming available reconciles its plugin. */
-function deploymentInformer(kubeConfig: KubeConfig, namespace: string | undefined, log: Logger) {
+/** Deployments with these labels, e.g. pod-mode plugins', so one becoming available reconciles its plugin. */
+function deploymentInformer(
+  kubeConfig: KubeConfig,
+  namespace: string | undefined,
+  labelSelector: string,
+  log: Logger,
+) {
   const apps = kubeConfig.makeApiClient(AppsV1Api);
-  const labelSelector = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
   return new ResourceInformer<V1Deployment>({
     kubeConfig,
     path: `/apis/apps/v1${namespace ? `/namespaces/${namespace}` : ""}/deployments`,
@@ -231,6 +265,14 @@ function deploymentInformer(kubeConfig: KubeConfig, namespace: string | undefine
       >,
     log,
   });
+}
+
+/** The plugins of one kind that are sidecars of Patchbay's Deployment (only its namespace's may be). */
+function sidecarKeys(informer: ResourceInformer<PluginObject>, namespace: string): ObjectKey[] {
+  return informer
+    .list()
+    .filter((plugin) => plugin.spec?.runtime?.sidecar && plugin.metadata.namespace === namespace)
+    .map(keyOf);
 }
 
 function ownerKeys(obj: KubernetesObject, kind: string): ObjectKey[] {

@@ -261,6 +261,9 @@ describe("operator reconcilers against the API double", () => {
     const containers = () =>
       (api.get(manager)!.spec as { template: { spec: { containers: { name: string; image: string }[] } } })
         .template.spec.containers ?? [];
+    // A real executor answers at the sidecar's address, so the plugin settles Ready and nothing but a
+    // change to the Deployment itself can bring its CR back to the reconciler.
+    endpoints.set("side", echo.address);
     api.create(
       plugin(
         "ExecutorPlugin",
@@ -280,8 +283,24 @@ describe("operator reconcilers against the API double", () => {
       reason: "SidecarConfigured",
     });
     assert.deepEqual(cr.metadata.finalizers, ["patchbay.dev/cleanup"]);
-    assert.equal((cr.status as { endpoint: string }).endpoint, "127.0.0.1:7001");
+    // The sidecar listens on 127.0.0.1:7001 inside the Pod; the test points the hub at the echo process.
+    const sidecar = containers().find(
+      (container) => container.name === "patchbay-executor-side",
+    ) as unknown as {
+      env: { name: string; value: string }[];
+    };
+    assert.ok(
+      sidecar.env.some((env) => env.name === "PATCHBAY_PLUGIN_ADDRESS" && env.value === "127.0.0.1:7001"),
+    );
+    assert.equal((cr.status as { endpoint: string }).endpoint, echo.address);
     assert.equal(containers()[0]!.name, "manager");
+
+    await waitForCondition(api, ref("ExecutorPlugin", "side", SYSTEM), "Ready", { status: "True" });
+    // Taken out of the Deployment by hand: the operator puts it back.
+    api.patch(manager, [{ op: "remove", path: "/spec/template/spec/containers/1" }], "json");
+    await waitFor(() => containers().some((container) => container.name === "patchbay-executor-side"), {
+      what: "the sidecar container to be put back",
+    });
 
     api.patch(ref("ExecutorPlugin", "side", SYSTEM), {
       spec: { runtime: { sidecar: { image: `${IMAGE}-b`, port: 7001 } } },
