@@ -176,12 +176,17 @@ export class Controller {
       result = await this.#reconciler.reconcile(keyFromString(key), signal);
     } catch (error) {
       endTimer();
+      if (signal.aborted) {
+        // Stopping (or no longer leading): the failure is the stop's doing, and the next run retries.
+        this.#log.info("reconcile interrupted by stop", { key, error: errorMessage(error) });
+        return;
+      }
       this.#metrics.errors.inc(labels);
       this.#metrics.total.inc({ ...labels, result: "error" });
       this.#log.error("reconcile failed", {
         key,
         retries: queue.numRequeues(key),
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
       queue.addRateLimited(key);
       return;
@@ -199,4 +204,8 @@ export class Controller {
       this.#metrics.total.inc({ ...labels, result: "success" });
     }
   }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

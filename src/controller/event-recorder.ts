@@ -23,6 +23,8 @@ export interface EventRecorderOptions {
   log: Logger;
   /** Repeats within this window are aggregated into one Event (10 minutes). */
   aggregationWindowMs?: number;
+  /** Asked before each Event; false skips it (e.g. a replica that no longer leads records nothing). */
+  mayRecord?: () => boolean;
 }
 
 interface RecordedEvent {
@@ -42,6 +44,7 @@ export class EventRecorder {
   readonly #instance = hostname();
   readonly #log: Logger;
   readonly #windowMs: number;
+  readonly #mayRecord: () => boolean;
   readonly #recent = new Map<string, RecordedEvent>();
   #sequence = 0;
 
@@ -50,10 +53,12 @@ export class EventRecorder {
     this.#component = opts.component;
     this.#log = opts.log;
     this.#windowMs = opts.aggregationWindowMs ?? 10 * 60_000;
+    this.#mayRecord = opts.mayRecord ?? (() => true);
   }
 
   /** Records an Event about `obj`; never throws. */
   async event(obj: KubernetesObject, type: EventType, reason: string, message: string): Promise<void> {
+    if (!this.#mayRecord()) return;
     const meta = obj.metadata ?? {};
     const namespace = meta.namespace ?? "default";
     const subject = meta.uid ?? `${obj.kind}/${namespace}/${meta.name}`;

@@ -109,6 +109,8 @@ export class Manager {
       {
         onStartedLeading: (leading) => {
           this.#leading = true;
+          // Closed as soon as the term ends, before the Lease is released: no write may follow it.
+          leading.addEventListener("abort", () => (this.#leading = false), { once: true });
           term = term.then(() => this.#runAll(this.#leaderRunnables(), leading));
         },
         onStoppedLeading: () => {

@@ -144,4 +144,34 @@ describe("Controller", () => {
     again.abort();
     await rerun;
   });
+
+  it("does not count a reconcile that fails because it was stopped as an error, nor retry it", async () => {
+    const registry = new Registry();
+    let calls = 0;
+    const controller = new Controller({
+      name: "interrupted",
+      log,
+      registry,
+      reconciler: {
+        reconcile: (_key, signal) => {
+          calls++;
+          // Like a write fenced once leadership is lost: it fails because the run is stopping.
+          return new Promise<void>((_resolve, reject) =>
+            signal.addEventListener("abort", () => reject(new Error("not leading any more"))),
+          );
+        },
+      },
+    });
+    const stop = new AbortController();
+    const running = controller.start(stop.signal);
+    controller.enqueue({ name: "mid-flight" });
+    await waitFor(() => calls === 1, { what: "the reconcile to start" });
+    stop.abort();
+    await running;
+    const errors = await sampleValue(registry, "controller_runtime_reconcile_errors_total", {
+      controller: "interrupted",
+    });
+    assert.ok(!(errors > 0), `counted ${errors} reconcile errors`);
+    assert.equal(calls, 1);
+  });
 });

@@ -227,4 +227,19 @@ describe("EventRecorder against the API double", () => {
     assert.equal(again.length, 1);
     assert.equal(again[0]?.count, 1);
   });
+
+  it("records nothing while mayRecord says no (a replica that no longer leads)", async () => {
+    let leading = false;
+    const recorder = new EventRecorder({
+      kubeConfig: api.kubeConfig(),
+      component: "patchbay-operator",
+      log,
+      mayRecord: () => leading,
+    });
+    await recorder.event(subject, "Normal", "Fenced", "not sent");
+    assert.equal(events().filter((e) => e.reason === "Fenced").length, 0);
+    leading = true;
+    await recorder.event(subject, "Normal", "Fenced", "sent");
+    assert.equal(events().filter((e) => e.reason === "Fenced").length, 1);
+  });
 });
