@@ -101,7 +101,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     },
   });
 
-  const recorder = new EventRecorder({ kubeConfig, component: "patchbay-operator", log });
+  const recorder = new EventRecorder({
+    kubeConfig,
+    component: "patchbay-operator",
+    log,
+    mayRecord: () => manager.isLeader,
+  });
   const informer = <T extends KubernetesObject>(plural: string, labelSelector?: string) => {
     const list = () => cluster.listCustom<T>(plural, watchNamespace) as Promise<KubernetesListObject<T>>;
     return new ResourceInformer<T>({

@@ -34,6 +34,12 @@ it("sends no write once mayWrite says this replica no longer leads, and reads on
     message: "not leading any more: delete ServiceAccount not sent",
   });
   await assert.rejects(cluster.patchStatus("sourceplugins", "team-a", "x", {}), NotLeadingError);
+  await assert.rejects(cluster.update("ServiceAccount", account("while-leading")), NotLeadingError);
+  await assert.rejects(cluster.jsonPatchDeployment("team-a", "manager", []), NotLeadingError);
+  await assert.rejects(
+    cluster.patchFinalizers("sourceplugins", "team-a", "x", [], undefined),
+    NotLeadingError,
+  );
   assert.deepEqual(
     api.requests.filter((request) => request.method !== "GET"),
     [],
