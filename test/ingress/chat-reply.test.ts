@@ -41,6 +41,7 @@ describe("chat replies", () => {
     const last = (reply.blocks as Block[]).at(-1)!.text.text;
     assert.ok(last.length <= 3_000, `${last.length} characters`);
     assert.ok(last.startsWith("```\n") && last.endsWith("\n```"));
+    assert.ok(!last.slice(4, -4).includes("```"), "no fence inside the block");
     assert.match(last, /message shortened/);
   });
 

@@ -102,8 +102,8 @@ function slackBlocks(message: unknown): unknown[] | undefined {
 
 /** The text as a code block of at most `limit` characters, fences included (clipped inside them). */
 function codeBlock(text: string, limit = Infinity): string {
-  // A ``` inside the output would end the block early.
-  const escaped = text.replaceAll("```", "`\u200b``");
+  // Three backticks anywhere inside would end the block early: no two may stay adjacent.
+  const escaped = text.replace(/`(?=`)/g, "`\u200b");
   return "```\n" + clip(escaped, limit - CODE_BLOCK_FENCES) + "\n```";
 }
 
