@@ -18,6 +18,7 @@ export { Controller, type ControllerOptions, type Reconciler, type ReconcileResu
 export { Manager, type ManagerOptions, type Runnable } from "./manager.ts";
 export {
   LeaderElector,
+  uniqueIdentity,
   type LeaderCallbacks,
   type LeaderElectionOptions,
   type LeaderElectorOptions,

@@ -15,9 +15,19 @@ import {
   type V1Lease,
   type V1LeaseSpec,
 } from "@kubernetes/client-node";
+import { randomUUID } from "node:crypto";
 import type { Registry } from "prom-client";
 import type { Logger } from "../observability/logger.ts";
 import { leaderElectionMetrics, type LeaderElectionMetrics } from "./metrics.ts";
+
+/**
+ * A candidate identity unique among every process that may contend for the Lease: `base` (the Pod name,
+ * else the hostname) plus a random suffix, as client-go does. Two processes on one host share a hostname,
+ * and with the bare hostname both would read the Lease as their own and both lead.
+ */
+export function uniqueIdentity(base: string): string {
+  return `${base}_${randomUUID()}`;
+}
 
 export interface LeaderElectionOptions {
   namespace: string;

@@ -21,6 +21,7 @@ import {
   keyOf,
   Manager,
   ResourceInformer,
+  uniqueIdentity,
   type ObjectKey,
 } from "../controller/index.ts";
 import type { ConnectionTimings } from "../hub/index.ts";
@@ -309,7 +310,8 @@ export async function runOperator(): Promise<void> {
     managerDeployment: process.env.POD_NAMESPACE
       ? { namespace: process.env.POD_NAMESPACE, name: MANAGER_DEPLOYMENT }
       : undefined,
-    identity: process.env.POD_NAME || hostname(),
+    identity: uniqueIdentity(process.env.POD_NAME || hostname()),
+    leaderElection: leaderElectionTimings(process.env),
     ingress: {
       host: process.env.PATCHBAY_HOST ?? "0.0.0.0",
       port: Number(process.env.PATCHBAY_INGRESS_PORT ?? 8080),
@@ -327,6 +329,28 @@ export async function runOperator(): Promise<void> {
   log.info("shutting down: releasing the lease and draining notifier queues");
   await operator.stop(Number(process.env.PATCHBAY_DRAIN_MS ?? 20_000));
   log.info("stopped");
+}
+
+/**
+ * Lease timings from PATCHBAY_LEASE_DURATION_SECONDS, PATCHBAY_RENEW_DEADLINE_SECONDS and
+ * PATCHBAY_RETRY_PERIOD_SECONDS (controller-runtime's defaults, 15/10/2, when unset). A bad value stops
+ * the start with a message naming it, rather than an election that never settles.
+ */
+export function leaderElectionTimings(env: NodeJS.ProcessEnv): OperatorOptions["leaderElection"] {
+  const seconds = (name: string): number | undefined => {
+    const text = env[name];
+    if (text === undefined || text === "") return undefined;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new Error(`${name} must be a positive number of seconds, not ${JSON.stringify(text)}`);
+    }
+    return value * 1000;
+  };
+  return {
+    leaseDurationMs: seconds("PATCHBAY_LEASE_DURATION_SECONDS"),
+    renewDeadlineMs: seconds("PATCHBAY_RENEW_DEADLINE_SECONDS"),
+    retryPeriodMs: seconds("PATCHBAY_RETRY_PERIOD_SECONDS"),
+  };
 }
 
 /** Bearer tokens for the ingress: PATCHBAY_INGRESS_TOKENS, or key `tokens` of the Secret PATCHBAY_INGRESS_TOKENS_SECRET. */

@@ -103,7 +103,8 @@ it("`patchbay operator` runs from KUBECONFIG, becomes ready, reconciles, and on 
   const operator = await startOperatorProcess({ POD_NAMESPACE: "patchbay-system", POD_NAME: "cli-replica" });
   api.create(plugin("Notifier", "log", { type: "log" }));
   await waitForCondition(api, ref("Notifier", "log"), "Ready", { status: "True" });
-  assert.equal(lease()?.holderIdentity, "cli-replica");
+  // The Pod name plus a random suffix: unique even where two processes share a name.
+  assert.match(lease()?.holderIdentity ?? "", /^cli-replica_[0-9a-f-]{36}$/);
 
   assert.equal(await stop(operator), 0, operator.stderr());
   assert.ok(!lease()?.holderIdentity, `the Lease is released: ${JSON.stringify(lease())}`);
@@ -132,4 +133,55 @@ it("run outside the cluster (no POD_NAMESPACE), it adds no sidecar to the in-clu
   });
   assert.match(JSON.stringify(cr.status), /outside its Deployment/);
   assert.equal(await stop(operator), 0, operator.stderr());
+});
+
+it("two operators on one host (no POD_NAME): exactly one becomes leader, and the other takes over after the leader's SIGKILL", async () => {
+  const timings = {
+    PATCHBAY_LEASE_DURATION_SECONDS: "2",
+    PATCHBAY_RENEW_DEADLINE_SECONDS: "1.5",
+    PATCHBAY_RETRY_PERIOD_SECONDS: "0.2",
+  };
+  const first = await startOperatorProcess(timings);
+  await waitFor(() => lease()?.holderIdentity, { what: "a leader" });
+  const second = await startOperatorProcess(timings);
+  const becameLeader = (operator: Operator) =>
+    operator
+      .stderr()
+      .split("\n")
+      .filter((line) => line.includes('"became leader"')).length;
+  // Several retry periods: with the bare hostname both would have read the Lease as theirs by now.
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  assert.deepEqual([becameLeader(first), becameLeader(second)], [1, 0], first.stderr() + second.stderr());
+  const firstIdentity = lease()!.holderIdentity!;
+  assert.match(firstIdentity, /_[0-9a-f-]{36}$/);
+
+  first.child.kill("SIGKILL");
+  await first.exited;
+  await waitFor(() => becameLeader(second) === 1, { timeoutMs: 10_000, what: "the second operator to lead" });
+  const secondIdentity = lease()!.holderIdentity!;
+  assert.notEqual(secondIdentity, firstIdentity);
+  assert.equal(secondIdentity.split("_")[0], firstIdentity.split("_")[0], "both carry the same hostname");
+  assert.equal(await stop(second), 0, second.stderr());
+});
+
+it("a lease timing that is not a positive number stops the start with a message naming it", async () => {
+  const { NODE_TEST_CONTEXT: _testContext, ...inherited } = process.env;
+  const child = spawn(process.execPath, ["src/cli/main.ts", "operator"], {
+    env: {
+      ...inherited,
+      KUBECONFIG: kubeconfig,
+      PATCHBAY_HOST: "127.0.0.1",
+      PATCHBAY_LEASE_DURATION_SECONDS: "soon",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, "exit")) as [number | null];
+  assert.notEqual(code, 0);
+  assert.match(
+    stderr,
+    /PATCHBAY_LEASE_DURATION_SECONDS must be a positive number of seconds, not \\?"soon\\?"/,
+  );
 });
