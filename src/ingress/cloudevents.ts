@@ -21,6 +21,16 @@ export interface DecodedEvents {
 const REQUIRED = ["id", "source", "specversion", "type"] as const;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const ATTRIBUTE_NAME = /^[a-z0-9]+$/;
+/**
+ * Limits on what one event may carry besides its data, so an event's attributes cannot cost more memory
+ * (and every notifier more rendering) than its data would; the body limit alone let through 60,000
+ * extensions or a 1 MB attribute name. The spec RECOMMENDS names of at most 20 characters; producers
+ * exceed that in practice, so the limit is looser but still bounded.
+ */
+export const MAX_EXTENSION_ATTRIBUTES = 100;
+export const MAX_ATTRIBUTE_NAME_LENGTH = 64;
+/** In characters, for every attribute but data and data_base64. */
+export const MAX_ATTRIBUTE_VALUE_LENGTH = 4096;
 const CONTEXT_ATTRIBUTES = new Set([
   "id",
   "source",
@@ -78,22 +88,29 @@ function fromStructured(value: unknown, where: string): CloudEvent {
     throw invalid("malformed", `${where}a CloudEvent must be a JSON object`);
   }
   const attributes = { ...(value as Record<string, unknown>) };
+  const names = Object.keys(attributes);
+  // Before anything looks at each name: a count far over the limit is refused without walking it.
+  if (names.length > MAX_EXTENSION_ATTRIBUTES + CONTEXT_ATTRIBUTES.size + 2) {
+    throw tooManyExtensions(where, names.filter((n) => isExtensionName(n)).length);
+  }
   checkRequired(attributes, where);
-  for (const name of Object.keys(attributes)) {
+  let extensions = 0;
+  for (const name of names) {
     if (name === "data" || name === "data_base64") continue;
-    if (!ATTRIBUTE_NAME.test(name)) {
-      throw invalid(
-        "invalid-attribute",
-        `${where}attribute names must be lower-case letters and digits: "${name}"`,
-      );
-    }
+    checkAttributeName(name, where, `"${clipped(name)}"`);
     const value = attributes[name];
-    if (!CONTEXT_ATTRIBUTES.has(name) && !isExtensionValue(value)) {
-      throw invalid(
-        "invalid-attribute",
-        `${where}extension attribute "${name}" must be a string, boolean or integer, not ${JSON.stringify(value)}`,
-      );
+    if (!CONTEXT_ATTRIBUTES.has(name)) {
+      if (++extensions > MAX_EXTENSION_ATTRIBUTES) {
+        throw tooManyExtensions(where, names.filter((n) => isExtensionName(n)).length);
+      }
+      if (!isExtensionValue(value)) {
+        throw invalid(
+          "invalid-attribute",
+          `${where}extension attribute "${name}" must be a string, boolean or integer, not ${clipped(JSON.stringify(value))}`,
+        );
+      }
     }
+    checkAttributeValue(name, value, where);
   }
   if (attributes.data !== undefined && attributes.data_base64 !== undefined) {
     throw invalid("invalid-attribute", `${where}an event carries either data or data_base64, not both`);
@@ -108,16 +125,18 @@ function fromBinary(
   body: Buffer,
 ): CloudEvent {
   const attributes: Record<string, unknown> = {};
+  let extensions = 0;
   for (const [name, raw] of Object.entries(headers)) {
     if (!name.startsWith("ce-") || raw === undefined) continue;
     const attribute = name.slice(3);
-    if (!ATTRIBUTE_NAME.test(attribute)) {
-      throw invalid(
-        "invalid-attribute",
-        `header ${name}: attribute names must be lower-case letters and digits`,
-      );
+    checkAttributeName(attribute, "", `header ${clipped(name)}`);
+    if (!CONTEXT_ATTRIBUTES.has(attribute) && ++extensions > MAX_EXTENSION_ATTRIBUTES) {
+      const count = Object.keys(headers).filter((h) => h.startsWith("ce-") && isExtensionName(h.slice(3)));
+      throw tooManyExtensions("", count.length);
     }
-    attributes[attribute] = percentDecode(Array.isArray(raw) ? raw.join(", ") : raw, name);
+    const value = percentDecode(Array.isArray(raw) ? raw.join(", ") : raw, name);
+    checkAttributeValue(attribute, value, "");
+    attributes[attribute] = value;
   }
   checkRequired(attributes, "", "ce-");
   if (contentType !== "") attributes.datacontenttype = contentType;
@@ -139,6 +158,46 @@ function fromBinary(
     }
   }
   return finish(attributes, "");
+}
+
+function checkAttributeName(name: string, where: string, what: string): void {
+  if (name.length > MAX_ATTRIBUTE_NAME_LENGTH) {
+    throw invalid(
+      "attribute-name-too-long",
+      `${where}attribute names are limited to ${MAX_ATTRIBUTE_NAME_LENGTH} characters; ${what} has ${name.length}`,
+    );
+  }
+  if (!ATTRIBUTE_NAME.test(name)) {
+    throw invalid(
+      "invalid-attribute",
+      `${where}attribute names must be lower-case letters and digits: ${what}`,
+    );
+  }
+}
+
+function checkAttributeValue(name: string, value: unknown, where: string): void {
+  if (typeof value === "string" && value.length > MAX_ATTRIBUTE_VALUE_LENGTH) {
+    throw invalid(
+      "attribute-value-too-long",
+      `${where}attribute values are limited to ${MAX_ATTRIBUTE_VALUE_LENGTH} characters (data excepted); "${name}" has ${value.length}`,
+    );
+  }
+}
+
+function isExtensionName(name: string): boolean {
+  return name !== "data" && name !== "data_base64" && !CONTEXT_ATTRIBUTES.has(name);
+}
+
+function tooManyExtensions(where: string, count: number): HttpError {
+  return invalid(
+    "too-many-attributes",
+    `${where}an event may carry at most ${MAX_EXTENSION_ATTRIBUTES} extension attributes; this one has ${count}`,
+  );
+}
+
+/** Enough of a name or value to recognise it, never the megabyte someone sent. */
+function clipped(text: string): string {
+  return text.length <= 40 ? text : `${text.slice(0, 40)}… (${text.length} characters)`;
 }
 
 function checkRequired(attributes: Record<string, unknown>, where: string, prefix = ""): void {
