@@ -4,10 +4,10 @@ import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { after, before, it } from "node:test";
 import { stringify } from "yaml";
 import type { KubeApiDouble } from "../support/kube-api/index.ts";
+import { startOperatorProcess } from "../support/operator-process.ts";
 import { waitFor } from "../support/wait.ts";
 import { plugin, ref, startCluster, waitForCondition } from "./harness.ts";
 
@@ -40,56 +40,8 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-interface Operator {
-  child: ChildProcess;
-  /** The management URL, once /readyz answers 200. */
-  management: string;
-  stderr(): string;
-  exited: Promise<unknown[]>;
-}
-
-/** The real `patchbay operator` from KUBECONFIG, with `env` added, once it is ready. */
-async function startOperatorProcess(env: Record<string, string>): Promise<Operator> {
-  const { NODE_TEST_CONTEXT: _testContext, POD_NAMESPACE: _namespace, ...inherited } = process.env;
-  const child = spawn(process.execPath, ["src/cli/main.ts", "operator"], {
-    env: {
-      ...inherited,
-      KUBECONFIG: kubeconfig,
-      PATCHBAY_HOST: "127.0.0.1",
-      PATCHBAY_INGRESS_PORT: "0",
-      PATCHBAY_MANAGEMENT_PORT: "0",
-      PATCHBAY_INGRESS_TOKENS: "secret-token",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = once(child, "exit");
-  let management: string | undefined;
-  // Logs are JSON lines on stderr.
-  createInterface({ input: child.stderr! }).on("line", (line) => {
-    let entry: { message?: string; management?: string } = {};
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      return;
-    }
-    if (entry.message === "patchbay operator is running") management = entry.management;
-  });
-  const url = await waitFor(() => management, { what: "the running line" }).catch((error: Error) => {
-    throw new Error(`${error.message}; stderr: ${stderr}`);
-  });
-  await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, { what: "/readyz 200" });
-  return { child, management: url, stderr: () => stderr, exited };
-}
-
-async function stop(operator: Operator): Promise<number | null> {
-  operator.child.kill("SIGTERM");
-  const [code] = (await operator.exited) as [number | null];
-  return code;
-}
+const startOperator = (env: Record<string, string>) =>
+  startOperatorProcess(kubeconfig, { PATCHBAY_INGRESS_TOKENS: "secret-token", ...env }, children);
 
 const lease = () =>
   api.get({
@@ -100,18 +52,18 @@ const lease = () =>
   })?.spec as { holderIdentity?: string } | undefined;
 
 it("`patchbay operator` runs from KUBECONFIG, becomes ready, reconciles, and on SIGTERM releases the Lease and exits 0", async () => {
-  const operator = await startOperatorProcess({ POD_NAMESPACE: "patchbay-system", POD_NAME: "cli-replica" });
+  const operator = await startOperator({ POD_NAMESPACE: "patchbay-system", POD_NAME: "cli-replica" });
   api.create(plugin("Notifier", "log", { type: "log" }));
   await waitForCondition(api, ref("Notifier", "log"), "Ready", { status: "True" });
   // The Pod name plus a random suffix: unique even where two processes share a name.
   assert.match(lease()?.holderIdentity ?? "", /^cli-replica_[0-9a-f-]{36}$/);
 
-  assert.equal(await stop(operator), 0, operator.stderr());
+  assert.equal(await operator.stop(), 0, operator.stderr());
   assert.ok(!lease()?.holderIdentity, `the Lease is released: ${JSON.stringify(lease())}`);
 });
 
 it("run outside the cluster (no POD_NAMESPACE), it adds no sidecar to the in-cluster Deployment", async () => {
-  const operator = await startOperatorProcess({ POD_NAME: "laptop" });
+  const operator = await startOperator({ POD_NAME: "laptop" });
   const manager = ref("Deployment", "patchbay-controller-manager", "patchbay-system");
   const before = JSON.stringify(api.get(manager)!.spec);
   api.create(
@@ -132,7 +84,7 @@ it("run outside the cluster (no POD_NAMESPACE), it adds no sidecar to the in-clu
     reason: "NoManagerDeployment",
   });
   assert.match(JSON.stringify(cr.status), /outside its Deployment/);
-  assert.equal(await stop(operator), 0, operator.stderr());
+  assert.equal(await operator.stop(), 0, operator.stderr());
 });
 
 it("two operators on one host (no POD_NAME): exactly one becomes leader, and the other takes over after the leader's SIGKILL", async () => {
@@ -141,27 +93,25 @@ it("two operators on one host (no POD_NAME): exactly one becomes leader, and the
     PATCHBAY_RENEW_DEADLINE_SECONDS: "1.5",
     PATCHBAY_RETRY_PERIOD_SECONDS: "0.2",
   };
-  const first = await startOperatorProcess(timings);
+  const first = await startOperator(timings);
   await waitFor(() => lease()?.holderIdentity, { what: "a leader" });
-  const second = await startOperatorProcess(timings);
-  const becameLeader = (operator: Operator) =>
-    operator
-      .stderr()
-      .split("\n")
-      .filter((line) => line.includes('"became leader"')).length;
+  const second = await startOperator(timings);
   // Several retry periods: with the bare hostname both would have read the Lease as theirs by now.
   await new Promise((resolve) => setTimeout(resolve, 1_500));
-  assert.deepEqual([becameLeader(first), becameLeader(second)], [1, 0], first.stderr() + second.stderr());
+  assert.deepEqual([first.becameLeader(), second.becameLeader()], [1, 0], first.stderr() + second.stderr());
   const firstIdentity = lease()!.holderIdentity!;
   assert.match(firstIdentity, /_[0-9a-f-]{36}$/);
 
   first.child.kill("SIGKILL");
   await first.exited;
-  await waitFor(() => becameLeader(second) === 1, { timeoutMs: 10_000, what: "the second operator to lead" });
+  await waitFor(() => second.becameLeader() === 1, {
+    timeoutMs: 10_000,
+    what: "the second operator to lead",
+  });
   const secondIdentity = lease()!.holderIdentity!;
   assert.notEqual(secondIdentity, firstIdentity);
   assert.equal(secondIdentity.split("_")[0], firstIdentity.split("_")[0], "both carry the same hostname");
-  assert.equal(await stop(second), 0, second.stderr());
+  assert.equal(await second.stop(), 0, second.stderr());
 });
 
 it("a lease timing that is not a positive number stops the start with a message naming it", async () => {
