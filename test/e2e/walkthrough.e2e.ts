@@ -159,8 +159,13 @@ describe(`Patchbay on the cluster in KUBECONFIG (namespace ${NAMESPACE})`, () =>
       "crd/executorplugins.patchbay.dev",
       "crd/notifiers.patchbay.dev",
     );
-    assert.match(await kubectl("explain", "sourceplugin.spec.runtime"), /external/);
     await kubectl("create", "namespace", NAMESPACE);
+    // A new CRD's schema reaches the server's OpenAPI a few seconds after it is established.
+    const explained = await waitFor(
+      () => kubectl("explain", "sourceplugin.spec.runtime").catch(() => undefined),
+      { timeoutMs: 30_000, intervalMs: 1_000, what: "kubectl explain sourceplugin.spec.runtime" },
+    );
+    assert.match(explained, /external/);
   });
 
   it("a `patchbay operator` outside the cluster leads, and kubectl apply -f config/samples/ is reconciled into workloads", async () => {
