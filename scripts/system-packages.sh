@@ -14,7 +14,7 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missin
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 install="apt-get update && apt-get install -y ${missing[*]}"
-if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+if [ "${EUID}" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "system-packages: installing ${missing[*]} from Debian" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   exit 0
