@@ -8,7 +8,12 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 import type { Notifier } from "../api/v1alpha1/index.ts";
 import { CommandDispatcher } from "../commands/index.ts";
 import { PluginHub, type ConnectionTimings } from "../hub/index.ts";
-import { startIngress, type ChatChannel, type RunningIngress } from "../ingress/index.ts";
+import {
+  responseUrlPolicyFromEnv,
+  startIngress,
+  type ChatChannel,
+  type RunningIngress,
+} from "../ingress/index.ts";
 import {
   startManagementServer,
   type ReadinessCheck,
@@ -98,6 +103,7 @@ export class DataPlane {
       chat: { lookup: (name) => this.#chat.get(name) },
       auth: { tokens: ingress.tokens ?? [] },
       maxBodyBytes: ingress.maxBodyBytes,
+      responseUrls: responseUrlPolicyFromEnv(process.env),
       registry: this.registry,
       log: this.#log.child({ component: "ingress" }),
     });
@@ -177,6 +183,19 @@ export class DataPlane {
       mattermostToken: commands?.mattermost
         ? await secrets.resolve(commands.mattermost.token, namespace)
         : undefined,
+      // A Mattermost response_url may point only at the server this notifier already posts to.
+      mattermostServerOrigin:
+        commands?.mattermost && notifier.spec.mattermost
+          ? originOf(await secrets.resolve(notifier.spec.mattermost.webhookUrl, namespace))
+          : undefined,
     };
+  }
+}
+
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
   }
 }

@@ -14,6 +14,8 @@ import { createLogger, type Logger } from "../observability/logger.ts";
 import { bearerAuthenticator, type AuthConfig } from "./auth.ts";
 import { handleMattermostCommand, handleSlackCommand } from "./chat/slash-commands.ts";
 import type { ChatChannels } from "./chat/ports.ts";
+import type { ResponseUrlPolicy } from "./chat/response-url.ts";
+import { SlackReplayCache } from "./chat/verify.ts";
 import { handleCommand } from "./commands-route.ts";
 import type { CommandRunner, Handler, IngressContext } from "./context.ts";
 import { handleEvents } from "./events-route.ts";
@@ -42,6 +44,8 @@ export interface IngressDeps {
   externalRequestTimeoutMs?: number;
   /** Deadline for posting a chat answer to its response_url. Default 10 s. */
   chatReplyTimeoutMs?: number;
+  /** Where chat answers may be posted; default Slack's hooks.slack.com and each Mattermost notifier's server. */
+  responseUrls?: ResponseUrlPolicy;
 }
 
 type Route = "events" | "sources" | "commands" | "chat-slack" | "chat-mattermost" | "other";
@@ -57,6 +61,8 @@ export function createIngressApp(deps: IngressDeps): RequestListener {
     maxBodyBytes: deps.maxBodyBytes ?? 1024 * 1024,
     externalRequestTimeoutMs: deps.externalRequestTimeoutMs ?? 10_000,
     chatReplyTimeoutMs: deps.chatReplyTimeoutMs ?? 10_000,
+    responseUrls: deps.responseUrls ?? {},
+    slackReplays: new SlackReplayCache(),
     metrics: ingressMetrics(deps.registry ?? new Registry()),
     log: new LogThrottle(log),
   };

@@ -3,6 +3,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CommandRequest, CommandResult } from "../commands/index.ts";
 import type { Authenticator } from "./auth.ts";
 import type { ChatChannels } from "./chat/ports.ts";
+import type { ResponseUrlPolicy } from "./chat/response-url.ts";
+import type { SlackReplayCache } from "./chat/verify.ts";
 import type { LogThrottle } from "./log-throttle.ts";
 import type { IngressMetrics } from "./metrics.ts";
 import type { EventSink, SourceDirectory } from "./ports.ts";
@@ -21,6 +23,10 @@ export interface IngressContext {
   maxBodyBytes: number;
   externalRequestTimeoutMs: number;
   chatReplyTimeoutMs: number;
+  /** Where chat answers may be posted. */
+  responseUrls: ResponseUrlPolicy;
+  /** Slack request signatures already accepted, so a replay within the window is refused. */
+  slackReplays: SlackReplayCache;
   metrics: IngressMetrics;
   log: LogThrottle;
 }

@@ -8,4 +8,6 @@ export type { AuthConfig } from "./auth.ts";
 export type { ErrorBody } from "./http-errors.ts";
 export type { EventSink, ExternalRequest, ExternalResponse, SourceDirectory, SourceInfo } from "./ports.ts";
 export type { ChatChannel, ChatChannels } from "./chat/ports.ts";
+export { responseUrlPolicyFromEnv } from "./chat/response-url.ts";
+export type { ResponseUrlPolicy } from "./chat/response-url.ts";
 export { typeAllowed } from "./admission.ts";

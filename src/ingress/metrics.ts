@@ -23,7 +23,7 @@ export function ingressMetrics(registry: Registry): IngressMetrics {
     }),
     chatReplies: counter(registry, {
       name: "patchbay_chat_replies_total",
-      help: "Command answers posted back to a chat platform's response_url, by platform and outcome (delivered, failed).",
+      help: "Command answers posted back to a chat platform's response_url, by platform and outcome (delivered, failed; refused: the response_url was not allowed and the answer went back in the response).",
       labelNames: ["platform", "outcome"] as const,
     }),
   };

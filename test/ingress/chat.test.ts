@@ -106,6 +106,8 @@ describe("chat slash commands", () => {
       chat: { lookup: (name) => channels[name] },
       registry,
       auth: { tokens: ["bearer-is-not-used-for-chat"] },
+      // The stand-in for Slack and Mattermost listens on loopback, which a real response_url may not name.
+      responseUrls: { loopbackOriginsForTests: [receiver.url] },
     });
   });
   after(async () => {

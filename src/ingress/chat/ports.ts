@@ -8,6 +8,11 @@ export interface ChatChannel {
   slackSigningSecret?: string;
   /** Already resolved from its Secret; present when Mattermost slash commands are configured. */
   mattermostToken?: string;
+  /**
+   * The origin (scheme://host[:port]) of the Mattermost server this notifier posts to, from its webhook
+   * URL: a Mattermost response_url there is allowed (see response-url.ts).
+   */
+  mattermostServerOrigin?: string;
 }
 
 export interface ChatChannels {

@@ -1,5 +1,6 @@
 /** A command result as a chat message, and its delivery to the platform's response_url. */
 import type { CommandResult } from "../../commands/index.ts";
+import { ADDRESS_NOT_ALLOWED, postJson, type ResponseUrlPolicy } from "./response-url.ts";
 
 export type Platform = "slack" | "mattermost";
 
@@ -54,27 +55,27 @@ export function acknowledgement(commandLine: string): ChatReply {
   return { response_type: "ephemeral", text: `Running \`${oneLine(commandLine) || "help"}\` …` };
 }
 
-/** Posts the reply; one retry for a network error or a 5xx. Resolves to whether it was delivered. */
+/**
+ * Posts the reply to a response_url the policy allowed (see response-url.ts, which also refuses a name
+ * that resolves to a loopback or link-local address); one retry for a network error or a 5xx.
+ * Resolves to whether it was delivered.
+ */
 export async function postReply(
   url: string,
   reply: ChatReply,
   timeoutMs: number,
+  policy: ResponseUrlPolicy,
 ): Promise<{ ok: boolean; detail: string }> {
   let detail = "";
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
-      const response = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json; charset=utf-8" },
-        body: JSON.stringify(reply),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.ok) return { ok: true, detail: "" };
-      detail = `response_url answered ${response.status}`;
-      if (response.status < 500) break;
+      const { status } = await postJson(url, JSON.stringify(reply), timeoutMs, policy);
+      if (status >= 200 && status < 300) return { ok: true, detail: "" };
+      detail = `response_url answered ${status}`;
+      if (status < 500) break;
     } catch (err) {
       detail = `response_url unreachable: ${(err as Error).message}`;
+      if ((err as { code?: string }).code === ADDRESS_NOT_ALLOWED) break;
     }
     if (attempt === 1) await new Promise((resolve) => setTimeout(resolve, 500));
   }

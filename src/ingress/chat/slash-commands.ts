@@ -8,7 +8,8 @@ import { readBody } from "../body.ts";
 import type { Handler, IngressContext } from "../context.ts";
 import { HttpError, sendJson } from "../http-errors.ts";
 import type { ChatChannel } from "./ports.ts";
-import { acknowledgement, formatReply, postReply, type Platform } from "./reply.ts";
+import { acknowledgement, formatReply, postReply, type ChatReply, type Platform } from "./reply.ts";
+import { refusedResponseUrl } from "./response-url.ts";
 import { verifyMattermostToken, verifySlackSignature } from "./verify.ts";
 
 const SLASH_BODY_LIMIT = 64 * 1024;
@@ -23,7 +24,7 @@ export const handleSlackCommand: Handler = async (ctx, req, res) => {
     );
   }
   const body = await readBody(req, Math.min(ctx.maxBodyBytes, SLASH_BODY_LIMIT));
-  verifySlackSignature(req.headers, body, channel.slackSigningSecret);
+  verifySlackSignature(req.headers, body, channel.slackSigningSecret, { replays: ctx.slackReplays });
   const form = new URLSearchParams(body.toString("utf8"));
   const responseUrl = requireResponseUrl(form);
   await run(
@@ -91,9 +92,25 @@ async function run(
     sendJson(res, 200, await answer);
     return;
   }
+  const refusal = refusedResponseUrl(
+    new URL(responseUrl),
+    { platform, mattermostServerOrigin: channel.mattermostServerOrigin },
+    ctx.responseUrls,
+  );
+  if (refusal) {
+    // Nothing is posted there; the answer goes back in this response instead, which both platforms show.
+    ctx.metrics.chatReplies.inc({ platform, outcome: "refused" });
+    ctx.log.warn(`chat:${notifier}:response-url`, "response_url refused; answering in the response instead", {
+      platform,
+      notifier,
+      reason: refusal,
+    });
+    sendJson(res, 200, withNote(await answer, `The answer was not posted to response_url: ${refusal}.`));
+    return;
+  }
   sendJson(res, 200, acknowledgement(commandLine));
   void answer
-    .then((reply) => postReply(responseUrl, reply, ctx.chatReplyTimeoutMs))
+    .then((reply) => postReply(responseUrl, reply, ctx.chatReplyTimeoutMs, ctx.responseUrls))
     .then(
       ({ ok, detail }) => {
         ctx.metrics.chatReplies.inc({ platform, outcome: ok ? "delivered" : "failed" });
@@ -113,6 +130,18 @@ async function run(
         });
       },
     );
+}
+
+/** The reply with a short note after it (kept short: the reply is already clipped to the platform's limit). */
+function withNote(reply: ChatReply, fullNote: string): ChatReply {
+  const note = fullNote.length <= 300 ? fullNote : `${fullNote.slice(0, 299)}…`;
+  const text = `${reply.text}\n_${note}_`;
+  if (!reply.blocks) return { ...reply, text };
+  return {
+    ...reply,
+    text,
+    blocks: [...reply.blocks, { type: "context", elements: [{ type: "mrkdwn", text: note }] }],
+  };
 }
 
 /** Mounted at /chat/<platform>/<notifier>. */
