@@ -1,11 +1,12 @@
 /**
  * A tiny evaluator for the subset of CEL our CRDs use — literals, `self` field selection, has(),
  * size(), matches(), the all() macro over a list's items or a map's keys, ! && || ?: == != < <= > >=
- * + - — so tests can run the rules on good and bad
- * objects without an API server. Anything outside the subset is a parse error, so a new rule with new
- * syntax fails the tests until this grows with it. Regular expressions run as JavaScript RegExp, which
- * agrees with RE2 on the patterns used here (no backreferences or lookaround). It is not cel-go: cost
- * estimation and type checking are the API server's and are not reproduced.
+ * + - — so that `patchbay local` and the operator apply the CRDs' `x-kubernetes-validations` rules
+ * where no API server runs them (schema-validator.ts), and tests can run them on good and bad objects.
+ * Anything outside the subset is a parse error, so a new rule with new syntax fails the tests until
+ * this grows with it. Regular expressions run as JavaScript RegExp, which agrees with RE2 on the
+ * patterns used here (no backreferences or lookaround). It is not cel-go: cost estimation and type
+ * checking are the API server's and are not reproduced.
  */
 
 export type CelValue = string | number | boolean | null | CelValue[] | { [key: string]: CelValue };
@@ -165,8 +166,16 @@ export function parseCel(source: string): Node {
   return root;
 }
 
+const parsed = new Map<string, Node>();
+
+/** Evaluates a rule against `self`; each rule's source is parsed once. */
 export function evaluateCel(source: string, self: CelValue): CelValue {
-  return evaluate(parseCel(source), self, {});
+  let node = parsed.get(source);
+  if (!node) {
+    node = parseCel(source);
+    parsed.set(source, node);
+  }
+  return evaluate(node, self, {});
 }
 
 type Scope = Readonly<Record<string, CelValue>>;

@@ -79,8 +79,14 @@ describe("patchbay local with the sample plugins", () => {
   });
 
   it("reports a broken manifest by file and problem, and runs the others", () => {
-    assert.match(stderr, /broken\.yaml#1: ExecutorPlugin 'broken': spec\.runtime must set exactly one of/);
-    assert.match(stderr, /'Bad Prefix' must be lower-case words/);
+    assert.match(
+      stderr,
+      /broken\.yaml#1: ExecutorPlugin 'broken': spec\.runtime: set exactly one runtime mode: pod, sidecar, external or process/,
+    );
+    assert.match(
+      stderr,
+      /ExecutorPlugin 'broken': spec\.prefixes\[0\]: a prefix is one or more lower-case words/,
+    );
   });
 
   it("delivers a CloudEvent posted to /events to the log notifier", async () => {

@@ -3,7 +3,7 @@
  * kinds to resources offline. It serves legacy discovery (/api, /apis, resource lists) for the kinds it
  * is given and answers every object GET with 404 NotFound, as a server would for an empty cluster. It
  * has no OpenAPI document, so kubectl must run with --validate=false: schema validation is done by
- * crd-validator.ts instead. It is a double and nothing more: it stores and accepts nothing.
+ * src/api/schema-validator.ts instead. It is a double and nothing more: it stores and accepts nothing.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";

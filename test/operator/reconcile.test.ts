@@ -165,7 +165,7 @@ describe("operator reconcilers against the API double", () => {
     });
     assert.match(
       conditionOf(cr, "Ready")!.message,
-      /exactly one of pod, sidecar, external, process \(it sets pod, external\)/,
+      /spec\.runtime: set exactly one runtime mode: pod, sidecar, external or process/,
     );
     assert.equal(conditionOf(cr, "ConfigValid")!.reason, "InvalidSpec");
     assert.equal(api.get(ref("Deployment", "patchbay-source-two-runtimes")), undefined);

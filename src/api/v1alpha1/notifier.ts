@@ -2,146 +2,327 @@
  * Notifier: a channel events are delivered to (Slack, Mattermost, Teams, Discord, a webhook, the log),
  * which sources it receives, what passes its filter, how delivery is paced and retried, and which
  * executors its chat commands may use. `patchbay local` reads the same YAML the operator reconciles.
+ * The schemas here are the one source of the CRD (`npm run crds`), the types and the local validation.
  */
-import type { Severity } from "../../events/cloudevent.ts";
-import type { Condition, LabelSelector, ObjectMeta, ValueSource } from "./meta.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { SEVERITIES } from "../../events/cloudevent.ts";
+import { StringEnum, StringMap, type CelRule } from "./kube-schema.ts";
+import {
+  ConditionsSchema,
+  DNS_SUBDOMAIN_PATTERN,
+  LabelSelectorSchema,
+  typeMetaFields,
+  ValueSourceSchema,
+} from "./meta.ts";
 
-export type NotifierType = "slack" | "mattermost" | "teams" | "discord" | "webhook" | "log";
+export const NOTIFIER_TYPES = ["slack", "mattermost", "teams", "discord", "webhook", "log"] as const;
+export type NotifierType = (typeof NOTIFIER_TYPES)[number];
 
-export const NOTIFIER_TYPES: readonly NotifierType[] = [
-  "slack",
-  "mattermost",
-  "teams",
-  "discord",
-  "webhook",
-  "log",
-];
+const SlackNotifierConfigSchema = Type.Object(
+  { webhookUrl: ValueSourceSchema("the Slack webhook URL", { url: true }) },
+  {
+    description: "Slack incoming webhook (https://api.slack.com/messaging/webhooks); messages use Block Kit.",
+  },
+);
+export type SlackNotifierConfig = Static<typeof SlackNotifierConfigSchema>;
 
-/** Slack incoming webhook (https://api.slack.com/messaging/webhooks); messages use Block Kit. */
-export interface SlackNotifierConfig {
-  webhookUrl: ValueSource;
-}
+const MattermostNotifierConfigSchema = Type.Object(
+  {
+    webhookUrl: ValueSourceSchema("the Mattermost webhook URL", { url: true }),
+    channel: Type.Optional(
+      Type.String({ description: "Channel to post to instead of the webhook's own.", maxLength: 256 }),
+    ),
+    username: Type.Optional(Type.String({ description: "Name to post as.", maxLength: 256 })),
+    iconUrl: Type.Optional(Type.String({ description: "Avatar to post with.", maxLength: 2048 })),
+  },
+  { description: "Mattermost incoming webhook; the overrides apply only where the webhook allows them." },
+);
+export type MattermostNotifierConfig = Static<typeof MattermostNotifierConfigSchema>;
 
-/** Mattermost incoming webhook; the overrides apply only where the webhook allows them. */
-export interface MattermostNotifierConfig {
-  webhookUrl: ValueSource;
-  channel?: string;
-  username?: string;
-  iconUrl?: string;
-}
+const TeamsNotifierConfigSchema = Type.Object(
+  { webhookUrl: ValueSourceSchema("the Teams workflow webhook URL", { url: true }) },
+  {
+    description:
+      'Microsoft Teams workflow ("Post to a channel when a webhook request is received"); messages are Adaptive Cards.',
+  },
+);
+export type TeamsNotifierConfig = Static<typeof TeamsNotifierConfigSchema>;
 
-/** Microsoft Teams workflow ("Post to a channel when a webhook request is received"); Adaptive Cards. */
-export interface TeamsNotifierConfig {
-  webhookUrl: ValueSource;
-}
-
-/** Discord channel webhook; messages are embeds. */
-export interface DiscordNotifierConfig {
-  webhookUrl: ValueSource;
-  username?: string;
-  avatarUrl?: string;
-}
+const DiscordNotifierConfigSchema = Type.Object(
+  {
+    webhookUrl: ValueSourceSchema("the Discord webhook URL", { url: true }),
+    username: Type.Optional(Type.String({ description: "Name to post as.", maxLength: 256 })),
+    avatarUrl: Type.Optional(Type.String({ description: "Avatar to post with.", maxLength: 2048 })),
+  },
+  { description: "Discord channel webhook; messages are embeds." },
+);
+export type DiscordNotifierConfig = Static<typeof DiscordNotifierConfigSchema>;
 
 /**
- * Any HTTP endpoint. `json`: the CloudEvent as a plain JSON body (application/json).
- * `cloudevents-structured`: the same body as application/cloudevents+json.
- * `cloudevents-binary`: ce-* headers and the data as the body, for CloudEvents sinks (Knative, Argo Events).
+ * `json`: the CloudEvent as a plain JSON body (application/json). `cloudevents-structured`: the same
+ * body as application/cloudevents+json. `cloudevents-binary`: ce-* headers and the data as the body,
+ * for CloudEvents sinks (Knative, Argo Events).
  */
-export type WebhookMode = "json" | "cloudevents-structured" | "cloudevents-binary";
+export const WEBHOOK_MODES = ["json", "cloudevents-structured", "cloudevents-binary"] as const;
+export type WebhookMode = (typeof WEBHOOK_MODES)[number];
 
-export const WEBHOOK_MODES: readonly WebhookMode[] = ["json", "cloudevents-structured", "cloudevents-binary"];
+/** RFC 9110 token: the characters an HTTP header name may have. */
+const HEADER_NAME_PATTERN = "^[-!#$%&'*+.^_`|~0-9A-Za-z]+$";
 
-export interface WebhookNotifierConfig {
-  url: ValueSource;
-  /** Default "json". */
-  mode?: WebhookMode;
-  /** Extra request headers, e.g. Authorization from a Secret. */
-  headers?: Record<string, ValueSource>;
-}
+const WebhookNotifierConfigSchema = Type.Object(
+  {
+    url: ValueSourceSchema("the endpoint URL", { url: true }),
+    mode: Type.Optional(
+      StringEnum(WEBHOOK_MODES, {
+        description:
+          "Body format. json: the CloudEvent as plain JSON. cloudevents-structured: the same as application/cloudevents+json. cloudevents-binary: ce-* headers and the data as the body (Knative, Argo Events).",
+        default: "json",
+      }),
+    ),
+    headers: Type.Optional(
+      StringMap(ValueSourceSchema("the header value", { url: false }), {
+        description: "Extra request headers, name to value source, e.g. Authorization from a Secret.",
+        maxProperties: 32,
+        "x-kubernetes-validations": [
+          {
+            rule: `self.all(k, k.matches("${HEADER_NAME_PATTERN}"))`,
+            message: "a header name is an HTTP token: letters, digits and !#$%&'*+-.^_`|~",
+          },
+        ] satisfies CelRule[],
+      }),
+    ),
+  },
+  { description: "Any HTTP endpoint." },
+);
+export type WebhookNotifierConfig = Static<typeof WebhookNotifierConfigSchema>;
 
+const LogNotifierConfigSchema = Type.Object(
+  {
+    format: Type.Optional(StringEnum(["json"], { description: "Line format; only json.", default: "json" })),
+  },
+  { description: "Write one JSON object per line to Patchbay's standard output." },
+);
 /** One JSON object per line; to stdout unless the program wires another stream. */
-export interface LogNotifierConfig {
-  format?: "json";
-}
+export type LogNotifierConfig = Static<typeof LogNotifierConfigSchema>;
 
 /**
  * Which SourcePlugins' events this notifier receives: those named in `names` plus those whose labels
  * match `selector` (an empty selector `{}` matches every source). Omit `sources` to receive every source;
  * a `sources` that sets neither field is rejected as ambiguous.
  */
-export interface NotifierSources {
-  names?: string[];
-  selector?: LabelSelector;
-}
+const NotifierSourcesSchema = Type.Object(
+  {
+    names: Type.Optional(
+      Type.Array(Type.String({ maxLength: 253, pattern: DNS_SUBDOMAIN_PATTERN }), {
+        description: "Names of SourcePlugins in this namespace.",
+        maxItems: 256,
+        "x-kubernetes-list-type": "set",
+      }),
+    ),
+    selector: Type.Optional(LabelSelectorSchema),
+  },
+  {
+    description:
+      "Which SourcePlugins' events this notifier receives: those named plus those the selector matches. Omit to receive every source.",
+    "x-kubernetes-validations": [
+      {
+        rule: "has(self.names) || has(self.selector)",
+        message: "set names and/or selector; omit sources entirely to receive events from every source",
+      },
+    ] satisfies CelRule[],
+  },
+);
+export type NotifierSources = Static<typeof NotifierSourcesSchema>;
 
 /** Every condition that is set must hold for an event to pass. */
-export interface NotifierFilter {
-  /** Event types; an entry ending in "*" matches any type with that prefix. */
-  types?: string[];
-  /** Events carrying a severity below this are dropped; events without a severity pass. */
-  minSeverity?: Severity;
-  /** A regular expression the event's subject must match (an event without a subject does not). */
-  subject?: string;
-  /** Each `path` (dot-separated, into `data`) must hold a string, number or boolean matching `pattern`. */
-  data?: { path: string; pattern: string }[];
-}
+const NotifierFilterSchema = Type.Object(
+  {
+    types: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+        description: 'Event types; an entry ending in "*" matches any type with that prefix.',
+        maxItems: 64,
+      }),
+    ),
+    minSeverity: Type.Optional(
+      StringEnum(SEVERITIES as readonly (typeof SEVERITIES)[number][], {
+        description: "Events with a lower severity are dropped; events without a severity pass.",
+      }),
+    ),
+    subject: Type.Optional(
+      Type.String({
+        description:
+          "Regular expression the event's subject must match (an event without a subject does not).",
+        maxLength: 1024,
+      }),
+    ),
+    data: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            path: Type.String({
+              description: 'Dot-separated path into data, e.g. "labels.alertname".',
+              maxLength: 256,
+              pattern: "^[^.]+(\\.[^.]+)*$",
+            }),
+            pattern: Type.String({
+              description: "Regular expression the field's value (string, number or boolean) must match.",
+              maxLength: 1024,
+            }),
+          },
+          { description: "One field of the event's data and the pattern it must match." },
+        ),
+        { description: "Matches on the event's data.", maxItems: 32 },
+      ),
+    ),
+  },
+  { description: "Conditions an event must meet to be delivered; every condition that is set must hold." },
+);
+export type NotifierFilter = Static<typeof NotifierFilterSchema>;
+
+const int32 = (description: string, minimum: number, maximum: number) =>
+  Type.Optional(Type.Integer({ description, format: "int32", minimum, maximum }));
 
 /** Queueing, pacing and retries, per notifier. Every field has a default (see `deliveryDefaults`). */
-export interface NotifierDelivery {
-  /** Events waiting for delivery; when full, the oldest is dropped and counted. */
-  queueSize?: number;
-  /** Further attempts after the first one fails with a retryable error. */
-  maxRetries?: number;
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
-  /** Token bucket: sustained requests per second (0 = unlimited) and burst size. */
-  ratePerSecond?: number;
-  burst?: number;
-  /** Deadline for one request. */
-  timeoutSeconds?: number;
-}
+const NotifierDeliverySchema = Type.Object(
+  {
+    queueSize: int32(
+      "Events waiting for delivery; when full, the oldest is dropped and counted. Default 1000.",
+      1,
+      1_000_000,
+    ),
+    maxRetries: int32("Further attempts after a retryable failure. Default 8.", 0, 1000),
+    initialBackoffMs: int32("First wait before a retry, in milliseconds. Default 500.", 1, 3_600_000),
+    maxBackoffMs: int32("Longest wait before a retry, in milliseconds. Default 60000.", 1, 3_600_000),
+    ratePerSecond: Type.Optional(
+      Type.Number({
+        description: "Sustained requests per second (0 = unlimited). Default depends on type.",
+        minimum: 0,
+        maximum: 1_000_000,
+      }),
+    ),
+    burst: int32("Requests allowed in a burst. Default depends on type.", 1, 1_000_000),
+    timeoutSeconds: Type.Optional(
+      Type.Number({
+        description: "Deadline for one request, in seconds. Default 10.",
+        minimum: 0.001,
+        maximum: 600,
+      }),
+    ),
+  },
+  {
+    description:
+      "Queueing, pacing and retries. Every field has a default, some depending on type (e.g. Slack 1 message per second), so none is set here.",
+    "x-kubernetes-validations": [
+      {
+        rule: "!has(self.initialBackoffMs) || !has(self.maxBackoffMs) || self.initialBackoffMs <= self.maxBackoffMs",
+        message: "initialBackoffMs must not exceed maxBackoffMs",
+      },
+    ] satisfies CelRule[],
+  },
+);
+export type NotifierDelivery = Static<typeof NotifierDeliverySchema>;
 
-export interface NotifierCommands {
-  /** ExecutorPlugin names commands from this channel may use; absent = all. */
-  executors?: string[];
-  /** Slack slash commands: requests are verified with this signing secret. */
-  slack?: { signingSecret: ValueSource };
-  /** Mattermost slash commands: requests must carry this token. */
-  mattermost?: { token: ValueSource };
-}
+const NotifierCommandsSchema = Type.Object(
+  {
+    executors: Type.Optional(
+      Type.Array(Type.String({ maxLength: 253, pattern: DNS_SUBDOMAIN_PATTERN }), {
+        description: "ExecutorPlugin names commands from this channel may use; absent means all.",
+        maxItems: 256,
+        "x-kubernetes-list-type": "set",
+      }),
+    ),
+    slack: Type.Optional(
+      Type.Object(
+        {
+          signingSecret: ValueSourceSchema("the Slack signing secret that verifies requests", { url: false }),
+        },
+        { description: "Slack slash commands." },
+      ),
+    ),
+    mattermost: Type.Optional(
+      Type.Object(
+        { token: ValueSourceSchema("the token Mattermost requests must carry", { url: false }) },
+        { description: "Mattermost slash commands." },
+      ),
+    ),
+  },
+  { description: "Chat commands from this channel." },
+);
+export type NotifierCommands = Static<typeof NotifierCommandsSchema>;
 
-export interface NotifierSpec {
-  type: NotifierType;
-  /** Exactly the block named by `type` is set. */
-  slack?: SlackNotifierConfig;
-  mattermost?: MattermostNotifierConfig;
-  teams?: TeamsNotifierConfig;
-  discord?: DiscordNotifierConfig;
-  webhook?: WebhookNotifierConfig;
-  log?: LogNotifierConfig;
-  sources?: NotifierSources;
-  filter?: NotifierFilter;
-  delivery?: NotifierDelivery;
-  commands?: NotifierCommands;
-  /** Set true to stop delivering without deleting the resource. */
-  suspend?: boolean;
-}
+/**
+ * One rule per type and block, so the message names the block: every type but log needs its block
+ * (the log has nothing that must be set), and no other type's block may be set.
+ */
+const blockRules: CelRule[] = [
+  ...NOTIFIER_TYPES.filter((type) => type !== "log").map((type) => ({
+    rule: `self.type != '${type}' || has(self.${type})`,
+    message: `type ${type} needs the ${type} block`,
+  })),
+  ...NOTIFIER_TYPES.map((type) => ({
+    rule: `!has(self.${type}) || self.type == '${type}'`,
+    message: `the ${type} block is set but type is not ${type}; remove it or change type`,
+  })),
+];
 
-export interface NotifierStatus {
-  observedGeneration?: number;
-  conditions?: Condition[];
-  /** Convenience copies of the Ready condition for printer columns. */
-  ready?: string;
-  reason?: string;
-}
+export const NotifierSpecSchema = Type.Object(
+  {
+    type: StringEnum(NOTIFIER_TYPES, {
+      description: "The kind of channel; the block of the same name holds its settings.",
+    }),
+    slack: Type.Optional(SlackNotifierConfigSchema),
+    mattermost: Type.Optional(MattermostNotifierConfigSchema),
+    teams: Type.Optional(TeamsNotifierConfigSchema),
+    discord: Type.Optional(DiscordNotifierConfigSchema),
+    webhook: Type.Optional(WebhookNotifierConfigSchema),
+    log: Type.Optional(LogNotifierConfigSchema),
+    sources: Type.Optional(NotifierSourcesSchema),
+    filter: Type.Optional(NotifierFilterSchema),
+    delivery: Type.Optional(NotifierDeliverySchema),
+    commands: Type.Optional(NotifierCommandsSchema),
+    suspend: Type.Optional(
+      Type.Boolean({
+        description: "Set true to stop delivering without deleting the resource.",
+        default: false,
+      }),
+    ),
+  },
+  {
+    description: "Desired state of the notifier.",
+    "x-kubernetes-validations": blockRules,
+  },
+);
+export type NotifierSpec = Static<typeof NotifierSpecSchema>;
 
-export interface Notifier {
-  apiVersion: "patchbay.dev/v1alpha1";
-  kind: "Notifier";
-  metadata: ObjectMeta;
-  spec: NotifierSpec;
-  status?: NotifierStatus;
-}
+export const NotifierStatusSchema = Type.Object(
+  {
+    observedGeneration: Type.Optional(
+      Type.Integer({
+        description: "The .metadata.generation the controller last acted on.",
+        format: "int64",
+        minimum: 0,
+      }),
+    ),
+    conditions: Type.Optional(ConditionsSchema),
+    ready: Type.Optional(Type.String({ description: "Copy of the Ready condition's status." })),
+    reason: Type.Optional(Type.String({ description: "Copy of the Ready condition's reason." })),
+  },
+  { description: "Observed state of the notifier, written by the controller." },
+);
+export type NotifierStatus = Static<typeof NotifierStatusSchema>;
+
+export const NotifierSchema = Type.Object(
+  {
+    ...typeMetaFields<"Notifier">(),
+    spec: NotifierSpecSchema,
+    status: Type.Optional(NotifierStatusSchema),
+  },
+  {
+    description:
+      "Notifier declares a channel events are delivered to (Slack, Mattermost, Teams, Discord, a webhook, the log): which sources it receives, what passes its filter, how delivery is paced and retried, and which executors its chat commands may use.",
+  },
+);
+export type Notifier = Static<typeof NotifierSchema>;
 
 export type ResolvedDelivery = Required<NotifierDelivery>;
 
@@ -178,288 +359,4 @@ export function deliveryDefaults(type: string | undefined, delivery?: NotifierDe
     if (value !== undefined) resolved[key] = value;
   }
   return resolved;
-}
-
-const SEVERITY_NAMES: readonly Severity[] = ["debug", "info", "warning", "error", "critical"];
-
-const SELECTOR_OPERATORS = ["In", "NotIn", "Exists", "DoesNotExist"];
-
-/**
- * Problems with a Notifier spec, each naming the field and what is wrong; empty when it is valid.
- * Checks what a schema cannot say: the type's block is present and alone, regular expressions compile,
- * value sources set exactly one origin, numbers are in range.
- */
-export function validateNotifierSpec(spec: unknown): string[] {
-  if (!isObject(spec)) return ["spec: must be an object"];
-  const problems: string[] = [];
-  const type = spec.type;
-  if (typeof type !== "string" || !NOTIFIER_TYPES.includes(type as NotifierType)) {
-    problems.push(`spec.type: must be one of ${NOTIFIER_TYPES.join(", ")} (got ${JSON.stringify(type)})`);
-  } else {
-    const block = spec[type];
-    if (type !== "log" && !isObject(block))
-      problems.push(`spec.${type}: required when spec.type is "${type}"`);
-    if (block !== undefined && !isObject(block)) problems.push(`spec.${type}: must be an object`);
-    if (isObject(block)) problems.push(...validateTypeBlock(type as NotifierType, block));
-  }
-  for (const other of NOTIFIER_TYPES) {
-    if (other !== type && spec[other] !== undefined) {
-      problems.push(
-        `spec.${other}: set, but spec.type is ${JSON.stringify(type)}; remove it or change the type`,
-      );
-    }
-  }
-  if (spec.sources !== undefined) problems.push(...validateSources(spec.sources));
-  if (spec.filter !== undefined) problems.push(...validateFilter(spec.filter));
-  if (spec.delivery !== undefined) problems.push(...validateDelivery(spec.delivery));
-  if (spec.commands !== undefined) problems.push(...validateCommands(spec.commands));
-  if (spec.suspend !== undefined && typeof spec.suspend !== "boolean") {
-    problems.push("spec.suspend: must be true or false");
-  }
-  return problems;
-}
-
-function validateTypeBlock(type: NotifierType, block: Record<string, unknown>): string[] {
-  const at = `spec.${type}`;
-  switch (type) {
-    case "slack":
-    case "teams":
-      return validateValueSource(block.webhookUrl, `${at}.webhookUrl`, true);
-    case "mattermost":
-      return [
-        ...validateValueSource(block.webhookUrl, `${at}.webhookUrl`, true),
-        ...optionalStrings(block, at, ["channel", "username", "iconUrl"]),
-      ];
-    case "discord":
-      return [
-        ...validateValueSource(block.webhookUrl, `${at}.webhookUrl`, true),
-        ...optionalStrings(block, at, ["username", "avatarUrl"]),
-      ];
-    case "webhook": {
-      const problems = validateValueSource(block.url, `${at}.url`, true);
-      if (block.mode !== undefined && !WEBHOOK_MODES.includes(block.mode as WebhookMode)) {
-        problems.push(
-          `${at}.mode: must be one of ${WEBHOOK_MODES.join(", ")} (got ${JSON.stringify(block.mode)})`,
-        );
-      }
-      if (block.headers !== undefined) {
-        if (!isObject(block.headers)) problems.push(`${at}.headers: must map header names to value sources`);
-        else {
-          for (const [name, source] of Object.entries(block.headers)) {
-            if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
-              problems.push(`${at}.headers: ${JSON.stringify(name)} is not a valid HTTP header name`);
-            }
-            problems.push(...validateValueSource(source, `${at}.headers.${name}`, false));
-          }
-        }
-      }
-      return problems;
-    }
-    case "log":
-      return block.format === undefined || block.format === "json"
-        ? []
-        : [`${at}.format: only "json" is supported (got ${JSON.stringify(block.format)})`];
-  }
-}
-
-function validateValueSource(source: unknown, at: string, mustBeUrl: boolean): string[] {
-  if (source === undefined) return [`${at}: required`];
-  if (!isObject(source)) return [`${at}: must be an object with one of value, secretKeyRef, env, file`];
-  const set = ["value", "secretKeyRef", "env", "file"].filter((key) => source[key] !== undefined);
-  if (set.length !== 1) {
-    return [`${at}: set exactly one of value, secretKeyRef, env, file (got ${set.join(", ") || "none"})`];
-  }
-  const problems: string[] = [];
-  for (const key of ["value", "env", "file"]) {
-    if (source[key] !== undefined && (typeof source[key] !== "string" || source[key] === "")) {
-      problems.push(`${at}.${key}: must be a non-empty string`);
-    }
-  }
-  if (source.secretKeyRef !== undefined) {
-    const ref = source.secretKeyRef;
-    if (
-      !isObject(ref) ||
-      typeof ref.name !== "string" ||
-      !ref.name ||
-      typeof ref.key !== "string" ||
-      !ref.key
-    ) {
-      problems.push(`${at}.secretKeyRef: needs a non-empty name and key`);
-    }
-  }
-  if (mustBeUrl && typeof source.value === "string" && !isHttpUrl(source.value)) {
-    problems.push(`${at}.value: must be an http or https URL`);
-  }
-  return problems;
-}
-
-function validateSources(sources: unknown): string[] {
-  if (!isObject(sources)) return ["spec.sources: must be an object with names and/or selector"];
-  const problems: string[] = [];
-  if (sources.names === undefined && sources.selector === undefined) {
-    problems.push(
-      "spec.sources: set names and/or selector; omit spec.sources entirely to receive events from every source",
-    );
-  }
-  if (sources.names !== undefined && !isStringArray(sources.names)) {
-    problems.push("spec.sources.names: must be a list of SourcePlugin names");
-  }
-  if (sources.selector !== undefined) problems.push(...validateSelector(sources.selector));
-  return problems;
-}
-
-function validateSelector(selector: unknown): string[] {
-  const at = "spec.sources.selector";
-  if (!isObject(selector)) return [`${at}: must be a label selector (matchLabels, matchExpressions)`];
-  const problems: string[] = [];
-  const { matchLabels, matchExpressions } = selector;
-  if (matchLabels !== undefined) {
-    if (!isObject(matchLabels) || !Object.values(matchLabels).every((v) => typeof v === "string")) {
-      problems.push(`${at}.matchLabels: must map label keys to string values`);
-    }
-  }
-  if (matchExpressions !== undefined) {
-    if (!Array.isArray(matchExpressions)) return [...problems, `${at}.matchExpressions: must be a list`];
-    matchExpressions.forEach((expression: unknown, i) => {
-      const where = `${at}.matchExpressions[${i}]`;
-      if (!isObject(expression) || typeof expression.key !== "string" || !expression.key) {
-        problems.push(`${where}: needs a key`);
-        return;
-      }
-      const operator = expression.operator;
-      if (typeof operator !== "string" || !SELECTOR_OPERATORS.includes(operator)) {
-        problems.push(`${where}.operator: must be one of ${SELECTOR_OPERATORS.join(", ")}`);
-        return;
-      }
-      const values = expression.values;
-      const needsValues = operator === "In" || operator === "NotIn";
-      if (needsValues && (!isStringArray(values) || values.length === 0)) {
-        problems.push(`${where}.values: ${operator} needs a non-empty list of values`);
-      }
-      if (!needsValues && values !== undefined && !(Array.isArray(values) && values.length === 0)) {
-        problems.push(`${where}.values: must be empty for ${operator}`);
-      }
-    });
-  }
-  return problems;
-}
-
-function validateFilter(filter: unknown): string[] {
-  if (!isObject(filter)) return ["spec.filter: must be an object"];
-  const problems: string[] = [];
-  if (filter.types !== undefined && !isStringArray(filter.types)) {
-    problems.push('spec.filter.types: must be a list of event types (a trailing "*" matches a prefix)');
-  }
-  if (filter.minSeverity !== undefined && !SEVERITY_NAMES.includes(filter.minSeverity as Severity)) {
-    problems.push(
-      `spec.filter.minSeverity: must be one of ${SEVERITY_NAMES.join(", ")} (got ${JSON.stringify(filter.minSeverity)})`,
-    );
-  }
-  if (filter.subject !== undefined) problems.push(...validatePattern(filter.subject, "spec.filter.subject"));
-  if (filter.data !== undefined) {
-    if (!Array.isArray(filter.data)) problems.push("spec.filter.data: must be a list of {path, pattern}");
-    else {
-      filter.data.forEach((match: unknown, i) => {
-        const at = `spec.filter.data[${i}]`;
-        if (!isObject(match)) return problems.push(`${at}: must be an object with path and pattern`);
-        if (typeof match.path !== "string" || !/^[^.]+(\.[^.]+)*$/.test(match.path)) {
-          problems.push(`${at}.path: must be a dot-separated path into data, e.g. "labels.alertname"`);
-        }
-        problems.push(...validatePattern(match.pattern, `${at}.pattern`));
-      });
-    }
-  }
-  return problems;
-}
-
-function validatePattern(pattern: unknown, at: string): string[] {
-  if (typeof pattern !== "string") return [`${at}: must be a regular expression string`];
-  try {
-    new RegExp(pattern);
-    return [];
-  } catch (error) {
-    return [`${at}: not a valid regular expression: ${(error as Error).message}`];
-  }
-}
-
-function validateDelivery(delivery: unknown): string[] {
-  if (!isObject(delivery)) return ["spec.delivery: must be an object"];
-  const problems: string[] = [];
-  const limits: Record<keyof NotifierDelivery, [min: number, max: number, integer: boolean]> = {
-    queueSize: [1, 1_000_000, true],
-    maxRetries: [0, 1000, true],
-    initialBackoffMs: [1, 3_600_000, true],
-    maxBackoffMs: [1, 3_600_000, true],
-    ratePerSecond: [0, 1_000_000, false],
-    burst: [1, 1_000_000, true],
-    timeoutSeconds: [0.001, 600, false],
-  };
-  for (const [key, [min, max, integer]] of Object.entries(limits)) {
-    const value = delivery[key];
-    if (value === undefined) continue;
-    if (typeof value !== "number" || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-      problems.push(`spec.delivery.${key}: must be ${integer ? "an integer" : "a number"}`);
-    } else if (value < min || value > max) {
-      problems.push(`spec.delivery.${key}: must be between ${min} and ${max} (got ${value})`);
-    }
-  }
-  for (const key of Object.keys(delivery)) {
-    if (!(key in limits)) problems.push(`spec.delivery.${key}: unknown field`);
-  }
-  const { initialBackoffMs, maxBackoffMs } = delivery;
-  if (
-    typeof initialBackoffMs === "number" &&
-    typeof maxBackoffMs === "number" &&
-    initialBackoffMs > maxBackoffMs
-  ) {
-    problems.push("spec.delivery.initialBackoffMs: must not exceed maxBackoffMs");
-  }
-  return problems;
-}
-
-function validateCommands(commands: unknown): string[] {
-  if (!isObject(commands)) return ["spec.commands: must be an object"];
-  const problems: string[] = [];
-  if (commands.executors !== undefined && !isStringArray(commands.executors)) {
-    problems.push("spec.commands.executors: must be a list of ExecutorPlugin names");
-  }
-  if (commands.slack !== undefined) {
-    if (!isObject(commands.slack)) problems.push("spec.commands.slack: must be an object with signingSecret");
-    else
-      problems.push(
-        ...validateValueSource(commands.slack.signingSecret, "spec.commands.slack.signingSecret", false),
-      );
-  }
-  if (commands.mattermost !== undefined) {
-    if (!isObject(commands.mattermost))
-      problems.push("spec.commands.mattermost: must be an object with token");
-    else
-      problems.push(
-        ...validateValueSource(commands.mattermost.token, "spec.commands.mattermost.token", false),
-      );
-  }
-  return problems;
-}
-
-function optionalStrings(block: Record<string, unknown>, at: string, keys: string[]): string[] {
-  return keys
-    .filter((key) => block[key] !== undefined && typeof block[key] !== "string")
-    .map((key) => `${at}.${key}: must be a string`);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((item) => typeof item === "string");
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === "http:" || url.protocol === "https:";
-  } catch {
-    return false;
-  }
 }

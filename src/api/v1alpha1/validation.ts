@@ -1,77 +1,61 @@
 /**
- * The rules of SourcePlugin and ExecutorPlugin specs, for where the API server's CEL rules do not run
- * (`patchbay local`) and for clear messages in the operator. Each returns the problems, empty = valid.
+ * The rules of SourcePlugin, ExecutorPlugin and Notifier specs for where the API server does not run
+ * (`patchbay local`) and for clear conditions in the operator: the very openAPIV3Schema the CRDs
+ * carry (schema-validator.ts: structure, limits, CEL rules), plus the few checks a CRD cannot state.
+ * Each returns the problems as "spec.field: what is wrong", empty when the spec is valid.
  */
-import {
-  runtimeMode,
-  type ExecutorPluginSpec,
-  type PluginRuntime,
-  type SourcePluginSpec,
-} from "./plugins.ts";
+import type { TSchema } from "@sinclair/typebox";
+import { schemaValidator, type JsonSchema, type SchemaValidator } from "../schema-validator.ts";
+import { openApiSchema } from "./crds.ts";
+import { NotifierSchema } from "./notifier.ts";
+import { ExecutorPluginSchema, SourcePluginSchema } from "./plugins.ts";
 
-/** Lower-case words separated by single spaces, e.g. "kubectl" or "helm list". */
-export const PREFIX_PATTERN = /^[a-z0-9][a-z0-9._-]*( [a-z0-9][a-z0-9._-]*)*$/;
-/** One word of a prefix: an alias's name, e.g. "k" or "kgp". */
-export const ALIAS_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
-/** DNS-1035 label, as the CRDs require: a plugin's name also names its Service. */
-export const NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-/** host:port or [ipv6]:port. */
-const ADDRESS_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/;
-
-export function validateSourceSpec(spec: SourcePluginSpec | undefined): string[] {
-  if (!isObject(spec)) return ["spec is required"];
-  return validateRuntime(spec.runtime);
+/** A validator for the spec of a kind, compiled on first use (`patchbay local` may never need some). */
+function specValidator(kindSchema: TSchema): () => SchemaValidator {
+  let compiled: SchemaValidator | undefined;
+  return () => {
+    compiled ??= schemaValidator(openApiSchema(kindSchema).properties!.spec as JsonSchema);
+    return compiled;
+  };
 }
 
-export function validateExecutorSpec(spec: ExecutorPluginSpec | undefined): string[] {
-  if (!isObject(spec)) return ["spec is required"];
-  const problems = validateRuntime(spec.runtime);
-  if (!Array.isArray(spec.prefixes) || spec.prefixes.length === 0) {
-    problems.push("spec.prefixes must list at least one command prefix");
-  } else {
-    for (const prefix of spec.prefixes) {
-      if (typeof prefix !== "string" || !PREFIX_PATTERN.test(prefix)) {
-        problems.push(
-          `spec.prefixes: '${String(prefix)}' must be lower-case words separated by single spaces`,
-        );
-      }
-    }
-    if (new Set(spec.prefixes).size !== spec.prefixes.length) problems.push("spec.prefixes has duplicates");
-  }
-  for (const [alias, expansion] of Object.entries(spec.aliases ?? {})) {
-    if (!ALIAS_PATTERN.test(alias)) {
-      problems.push(`spec.aliases: '${alias}' must be one lower-case word`);
-    }
-    if (typeof expansion !== "string" || expansion.trim() === "") {
-      problems.push(`spec.aliases.${alias} must expand to a non-empty command`);
-    }
-  }
-  if (spec.timeoutSeconds !== undefined && !(spec.timeoutSeconds > 0 && spec.timeoutSeconds <= 600)) {
-    problems.push("spec.timeoutSeconds must be between 1 and 600");
-  }
+const sourceSpec = specValidator(SourcePluginSchema);
+const executorSpec = specValidator(ExecutorPluginSchema);
+const notifierSpec = specValidator(NotifierSchema);
+
+function validateSpec(validator: () => SchemaValidator, spec: unknown): string[] {
+  if (spec === undefined) return ["spec: required"];
+  return validator().validate(spec, "spec");
+}
+
+export function validateSourceSpec(spec: unknown): string[] {
+  return validateSpec(sourceSpec, spec);
+}
+
+export function validateExecutorSpec(spec: unknown): string[] {
+  return validateSpec(executorSpec, spec);
+}
+
+/**
+ * Beyond the CRD: the regular expressions of the filter must compile (CEL in Kubernetes 1.26 cannot
+ * say whether a string is a valid regular expression).
+ */
+export function validateNotifierSpec(spec: unknown): string[] {
+  const problems = validateSpec(notifierSpec, spec);
+  if (problems.length > 0) return problems;
+  const filter = (spec as { filter?: { subject?: string; data?: { pattern: string }[] } }).filter;
+  if (filter?.subject !== undefined) problems.push(...regexProblems(filter.subject, "spec.filter.subject"));
+  filter?.data?.forEach(({ pattern }, i) =>
+    problems.push(...regexProblems(pattern, `spec.filter.data[${i}].pattern`)),
+  );
   return problems;
 }
 
-function validateRuntime(runtime: PluginRuntime | undefined): string[] {
-  if (!isObject(runtime)) return ["spec.runtime is required (one of pod, sidecar, external, process)"];
-  if (!runtimeMode(runtime)) {
-    const set = Object.keys(runtime).filter((key) => runtime[key as keyof PluginRuntime] !== undefined);
-    return [
-      `spec.runtime must set exactly one of pod, sidecar, external, process (it sets ${set.length ? set.join(", ") : "none"})`,
-    ];
+function regexProblems(pattern: string, at: string): string[] {
+  try {
+    new RegExp(pattern);
+    return [];
+  } catch (error) {
+    return [`${at}: not a valid regular expression: ${(error as Error).message}`];
   }
-  const problems: string[] = [];
-  if (runtime.process && (!Array.isArray(runtime.process.command) || runtime.process.command.length === 0)) {
-    problems.push("spec.runtime.process.command must name the program to run");
-  }
-  if (runtime.external && !ADDRESS_PATTERN.test(runtime.external.address ?? "")) {
-    problems.push("spec.runtime.external.address must be host:port or [ipv6]:port");
-  }
-  if (runtime.pod && !runtime.pod.image) problems.push("spec.runtime.pod.image is required");
-  if (runtime.sidecar && !runtime.sidecar.image) problems.push("spec.runtime.sidecar.image is required");
-  return problems;
-}
-
-function isObject<T>(value: T | undefined): value is T {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
