@@ -1,7 +1,37 @@
-/** Whether the ingress may accept an event in a source's name: the source exists, is ready, opted in, allows the type. */
+/**
+ * Whether the ingress may accept an event in a source's name: the source exists, is ready, opted in,
+ * allows the type; and whether Patchbay has the memory to hold it.
+ */
 import type { CloudEvent } from "../events/cloudevent.ts";
 import { HttpError } from "./http-errors.ts";
-import type { SourceDirectory, SourceInfo } from "./ports.ts";
+import type { EventSink, SourceDirectory, SourceInfo } from "./ports.ts";
+
+/** A sink that says how many bytes of events it holds and may hold (the router does). */
+export interface MeteredSink extends EventSink {
+  memoryUse?(): { bytes: number; budgetBytes: number };
+}
+
+/** The queues drain at the notifiers' pace; a few seconds is a fair first pause before trying again. */
+const MEMORY_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Refuses a request whose events would take the sink past its memory budget: 503 with Retry-After, so a
+ * well-behaved producer backs off while the notifiers catch up, instead of Patchbay running out of memory.
+ */
+export function admitWithinMemoryBudget(sink: MeteredSink, incomingBytes: number): void {
+  const use = sink.memoryUse?.();
+  if (use === undefined || use.bytes + incomingBytes <= use.budgetBytes) return;
+  throw new HttpError(
+    503,
+    "memory-budget-exceeded",
+    `Patchbay holds ${mebibytes(use.bytes)} of undelivered events and its memory budget is ${mebibytes(use.budgetBytes)} (PATCHBAY_MEMORY_BUDGET); these ${incomingBytes} bytes would exceed it. Retry once the notifiers have caught up`,
+    { "retry-after": String(MEMORY_RETRY_AFTER_SECONDS) },
+  );
+}
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
 
 /** Throws the HttpError that explains a refusal. `where` prefixes the message (e.g. the batch index). */
 export function admit(sources: SourceDirectory, event: CloudEvent, where: string): SourceInfo {

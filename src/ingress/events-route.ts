@@ -1,5 +1,5 @@
 /** POST /events: CloudEvents in any content mode; 202 once every event of the request is routed. */
-import { admit } from "./admission.ts";
+import { admit, admitWithinMemoryBudget } from "./admission.ts";
 import { readBody } from "./body.ts";
 import { decodeCloudEvents } from "./cloudevents.ts";
 import type { Handler } from "./context.ts";
@@ -7,6 +7,8 @@ import type { Handler } from "./context.ts";
 export const handleEvents: Handler = async (ctx, req, res) => {
   ctx.authenticate(req);
   const body = await readBody(req, ctx.maxBodyBytes);
+  // Before decoding: a request refused for memory should cost as little as possible.
+  admitWithinMemoryBudget(ctx.sink, body.length);
   const { mode, events } = decodeCloudEvents(req.headers, body);
   // All or nothing: a batch is admitted only when every event in it is.
   for (let i = 0; i < events.length; i++) {

@@ -1,9 +1,9 @@
 /** Router and delivery metrics, registered on the registry the caller passes (never prom-client's global one). */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
-export type DropReason = "overflow" | "removed" | "shutdown";
+export type DropReason = "overflow" | "overflow-bytes" | "removed" | "shutdown";
 
-export const DROP_REASONS: readonly DropReason[] = ["overflow", "removed", "shutdown"];
+export const DROP_REASONS: readonly DropReason[] = ["overflow", "overflow-bytes", "removed", "shutdown"];
 
 export interface RouterMetrics {
   received: ScrapedCounter;
@@ -18,12 +18,19 @@ export interface RouterMetrics {
   queueDepth: Gauge<"notifier">;
   /** Likewise: 1 while a notifier has an event out for delivery, so the identity can be read off /metrics. */
   inFlight: Gauge<"notifier">;
+  /** Likewise: the estimated bytes in each notifier's queue. */
+  queueBytes: Gauge<"notifier">;
+  /** Likewise: bytes of events held across all queues (each event once), and the budget for them. */
+  memoryBytes: Gauge;
+  memoryBudgetBytes: Gauge;
 }
 
 /** Something that can say how deep each notifier's queue is right now, and what it has in flight. */
 export interface QueueDepthSource {
   queueDepths(): Iterable<[notifier: string, depth: number]>;
   deliveriesInFlight(): Iterable<[notifier: string, inFlight: number]>;
+  queuedBytes(): Iterable<[notifier: string, bytes: number]>;
+  memoryUse(): { bytes: number; budgetBytes: number };
 }
 
 const depthSources = new WeakMap<Registry, Set<QueueDepthSource>>();
@@ -68,7 +75,7 @@ export function routerMetrics(registry: Registry, source: QueueDepthSource): Rou
     dropped: counter(
       registry,
       "patchbay_notifier_dropped_total",
-      "Events dropped undelivered, by reason: overflow (queue full, oldest dropped), removed (notifier deleted), shutdown (drain deadline passed).",
+      "Events dropped undelivered, by reason: overflow (queue full, oldest dropped), overflow-bytes (queue bytes full, oldest dropped; or one event larger than the whole bound), removed (notifier deleted), shutdown (drain deadline passed).",
       ["notifier", "reason"],
     ),
     retries: counter(
@@ -99,6 +106,24 @@ export function routerMetrics(registry: Registry, source: QueueDepthSource): Rou
       "Events out for delivery (sent or waiting to retry), by notifier: routed = delivered + failed + dropped + queue depth + in flight.",
       () => [...registered].flatMap((router) => [...router.deliveriesInFlight()]),
     ),
+    queueBytes: perNotifierGauge(
+      registry,
+      "patchbay_notifier_queue_bytes",
+      "Estimated bytes of the events waiting in a notifier's queue (bounded by PATCHBAY_NOTIFIER_QUEUE_BYTES).",
+      () => [...registered].flatMap((router) => [...router.queuedBytes()]),
+    ),
+    memoryBytes: totalGauge(
+      registry,
+      "patchbay_router_memory_bytes",
+      "Estimated bytes of events held by the router (queued or in flight, each event once); the ingress answers 503 when an event would take it past the budget.",
+      () => [...registered].reduce((n, router) => n + router.memoryUse().bytes, 0),
+    ),
+    memoryBudgetBytes: totalGauge(
+      registry,
+      "patchbay_router_memory_budget_bytes",
+      "The router's memory budget (PATCHBAY_MEMORY_BUDGET).",
+      () => [...registered].reduce((n, router) => n + router.memoryUse().budgetBytes, 0),
+    ),
   };
 }
 
@@ -119,6 +144,20 @@ function perNotifierGauge(
     collect() {
       this.reset();
       for (const [notifier, value] of read()) this.set({ notifier }, value);
+    },
+  });
+}
+
+/** A gauge without labels whose value is read at scrape time; reused when the registry has it. */
+function totalGauge(registry: Registry, name: string, help: string, read: () => number): Gauge {
+  const existing = registry.getSingleMetric(name) as Gauge | undefined;
+  if (existing) return existing;
+  return new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
     },
   });
 }

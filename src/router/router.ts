@@ -4,12 +4,14 @@
  * Kubernetes: it is told the sources' labels and the desired notifiers, and applies changes live.
  *
  * Hot path: a source's target list and metric children are cached per configuration generation, so
- * publishing allocates only the dedup key.
+ * publishing allocates only the dedup key and, for a routed event, one record of its size: measured
+ * once (walking the event, never serialising it) and shared by every notifier queue that takes it.
  */
 import type { Registry } from "prom-client";
 import type { CloudEvent } from "../events/cloudevent.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { DedupWindow, type DedupOptions } from "./dedup.ts";
+import { MemoryLedger, type HeldEvent, type MemoryUse } from "./memory-ledger.ts";
 import { forgetQueueDepths, routerMetrics, type RouterMetrics } from "./metrics.ts";
 import { SelectionError } from "./selection.ts";
 import { compileRoute, NotifierWorker, type NotifierRoute, type NotifierStats } from "./worker.ts";
@@ -19,7 +21,18 @@ export interface RouterOptions {
   registry: Registry;
   logger?: Logger;
   dedup?: DedupOptions;
+  /**
+   * Most bytes of events held across all queues (estimated; an event routed to several notifiers counts
+   * once). The router itself never refuses an event for it; the ingress reads memoryUse() and answers
+   * 503 beyond it. Default 128 MiB.
+   */
+  memoryBudgetBytes?: number;
+  /** Most bytes of events one notifier's queue holds; beyond it the oldest are dropped. Default 32 MiB. */
+  notifierQueueBytes?: number;
 }
+
+export const DEFAULT_MEMORY_BUDGET_BYTES = 128 * 1024 * 1024;
+export const DEFAULT_NOTIFIER_QUEUE_BYTES = 32 * 1024 * 1024;
 
 /** A SourcePlugin as the router needs it: its name and labels, for notifiers' label selectors. */
 export interface SourceLabels {
@@ -69,6 +82,8 @@ export class Router {
   readonly #metrics: RouterMetrics;
   readonly #log: Logger;
   readonly #dedup: DedupWindow;
+  readonly #ledger: MemoryLedger;
+  readonly #notifierQueueBytes: number;
   readonly #workers = new Map<string, NotifierWorker>();
   #labels = new Map<string, Readonly<Record<string, string>>>();
   readonly #sources = new Map<string, SourceState>();
@@ -83,6 +98,8 @@ export class Router {
     this.#registry = options.registry;
     this.#log = options.logger ?? createLogger("router");
     this.#dedup = new DedupWindow(options.dedup);
+    this.#ledger = new MemoryLedger(positive(options.memoryBudgetBytes, DEFAULT_MEMORY_BUDGET_BYTES));
+    this.#notifierQueueBytes = positive(options.notifierQueueBytes, DEFAULT_NOTIFIER_QUEUE_BYTES);
     this.#metrics = routerMetrics(options.registry, this);
   }
 
@@ -100,18 +117,19 @@ export class Router {
       source.duplicates.inc();
       return "duplicate";
     }
-    let routed = false;
+    let held: HeldEvent | undefined;
     const targets = source.targets;
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i]!;
       const filter = target.worker.filter;
       if (filter === undefined || filter(event)) {
-        target.worker.enqueue(event);
+        held ??= this.#ledger.hold(event);
+        held.holders++;
+        target.worker.enqueue(held);
         target.routed.inc();
-        routed = true;
       }
     }
-    if (routed) return "routed";
+    if (held !== undefined) return "routed";
     this.#unrouted++;
     return "unrouted";
   }
@@ -155,7 +173,12 @@ export class Router {
         existing.configure(entry.route, entry.compiled);
         continue;
       }
-      const worker = new NotifierWorker(entry.route, entry.compiled, this.#metrics, this.#log);
+      const worker = new NotifierWorker(
+        entry.route,
+        entry.compiled,
+        { metrics: this.#metrics, ledger: this.#ledger, maxBytes: this.#notifierQueueBytes },
+        this.#log,
+      );
       this.#workers.set(name, worker);
       worker.start();
       added.push(name);
@@ -202,6 +225,15 @@ export class Router {
     };
   }
 
+  /** Bytes of events held now (queued or in flight, each event once) and the budget for them. */
+  memoryUse(): MemoryUse {
+    return { bytes: this.#ledger.bytes, budgetBytes: this.#ledger.budgetBytes };
+  }
+
+  *queuedBytes(): Iterable<[string, number]> {
+    for (const [name, worker] of this.#workers) yield [name, worker.queuedBytes];
+  }
+
   *queueDepths(): Iterable<[string, number]> {
     for (const [name, worker] of this.#workers) yield [name, worker.queueDepth];
   }
@@ -234,6 +266,12 @@ export class Router {
     state.generation = this.#generation;
     return state;
   }
+}
+
+function positive(value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!(value > 0)) throw new RouterConfigError(`a byte limit must be a positive number, not ${value}`);
+  return value;
 }
 
 function sum(stats: RouterStats, key: "delivered" | "failed" | "dropped"): number {

@@ -1,6 +1,6 @@
 /**
- * One notifier's delivery: a bounded queue (full → the oldest is dropped), one event in flight at a
- * time so order is kept, a token bucket, a per-attempt timeout, and retries with exponential backoff
+ * One notifier's delivery: a queue bounded by count and by bytes (full → the oldest is dropped), one
+ * event in flight at a time so order is kept, a token bucket, a per-attempt timeout, and retries with exponential backoff
  * and jitter that honour Retry-After. Every event it receives ends in exactly one counter, and
  *   received = delivered + failed + dropped + queued + inFlight
  * holds after every synchronous step.
@@ -15,8 +15,9 @@ import { deliveryDefaults } from "../api/v1alpha1/index.ts";
 import type { CloudEvent } from "../events/cloudevent.ts";
 import type { DeliveryOutcome, NotifierSink } from "../notifiers/index.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { HeldEvent, MemoryLedger } from "./memory-ledger.ts";
 import type { DropReason, RouterMetrics } from "./metrics.ts";
-import { RingQueue } from "./ring-queue.ts";
+import { BoundedQueue, type Eviction } from "./ring-queue.ts";
 import { compileFilter, compileSources, type EventFilter, type SourceMatcher } from "./selection.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
@@ -38,6 +39,8 @@ export interface NotifierStats {
   dropped: number;
   droppedByReason: Record<DropReason, number>;
   queued: number;
+  /** Estimated size of the queued events (not counting the one in flight). */
+  queuedBytes: number;
   /** 1 while an event is being sent or waits between retries, else 0. */
   inFlight: number;
   retries: number;
@@ -71,13 +74,20 @@ export class NotifierWorker {
   #sink: NotifierSink;
   #settings: ResolvedDelivery;
   #bucket: TokenBucket;
-  readonly #queue = new RingQueue<CloudEvent>();
-  #inFlight: CloudEvent | undefined;
+  readonly #queue: BoundedQueue<HeldEvent>;
+  readonly #ledger: MemoryLedger;
+  #queueBytes: number;
+  #inFlight: HeldEvent | undefined;
   #received = 0;
   #delivered = 0;
   #failed = 0;
   #retries = 0;
-  readonly #dropped: Record<DropReason, number> = { overflow: 0, removed: 0, shutdown: 0 };
+  readonly #dropped: Record<DropReason, number> = {
+    overflow: 0,
+    "overflow-bytes": 0,
+    removed: 0,
+    shutdown: 0,
+  };
   #stopped = false;
   #wake: (() => void) | undefined;
   #cancelSleep: (() => void) | undefined;
@@ -94,8 +104,19 @@ export class NotifierWorker {
     dropped: Record<DropReason, { inc(value?: number): void }>;
   };
 
-  constructor(route: NotifierRoute, compiled: Compiled, metrics: RouterMetrics, log: Logger) {
+  constructor(
+    route: NotifierRoute,
+    compiled: Compiled,
+    queue: { metrics: RouterMetrics; ledger: MemoryLedger; maxBytes: number },
+    log: Logger,
+  ) {
+    const { metrics, ledger } = queue;
     this.name = route.name;
+    this.#ledger = ledger;
+    this.#queueBytes = queue.maxBytes;
+    this.#queue = new BoundedQueue<HeldEvent>(this.#bounds(compiled.settings), (held, why) =>
+      this.#evicted(held, why),
+    );
     this.#type = route.type ?? route.sink.type;
     this.#sink = route.sink;
     this.matchesSource = compiled.sources;
@@ -111,6 +132,7 @@ export class NotifierWorker {
       duration: metrics.duration.labels(notifier),
       dropped: {
         overflow: metrics.dropped.labels(notifier, "overflow"),
+        "overflow-bytes": metrics.dropped.labels(notifier, "overflow-bytes"),
         removed: metrics.dropped.labels(notifier, "removed"),
         shutdown: metrics.dropped.labels(notifier, "shutdown"),
       },
@@ -125,7 +147,7 @@ export class NotifierWorker {
   }
 
   /** Applies a changed route in place; queued events stay. A smaller queue drops its oldest overflow. */
-  configure(route: NotifierRoute, compiled: Compiled): void {
+  configure(route: NotifierRoute, compiled: Compiled, maxBytes = this.#queueBytes): void {
     const before = this.#settings;
     this.#type = route.type ?? route.sink.type;
     this.#sink = route.sink;
@@ -138,21 +160,14 @@ export class NotifierWorker {
     ) {
       this.#bucket = new TokenBucket(compiled.settings.ratePerSecond, compiled.settings.burst, Date.now());
     }
-    while (this.#queue.length > compiled.settings.queueSize) {
-      this.#queue.shift();
-      this.#drop("overflow", 1);
-    }
+    this.#queueBytes = maxBytes;
+    this.#queue.setBounds(this.#bounds(compiled.settings));
   }
 
-  /** Queues an event (the router has selected and filtered it). */
-  enqueue(event: CloudEvent): void {
+  /** Queues an event (the router has selected and filtered it, and counted this worker as a holder). */
+  enqueue(held: HeldEvent): void {
     this.#received++;
-    if (this.#queue.length >= this.#settings.queueSize) {
-      this.#queue.shift();
-      this.#drop("overflow", 1);
-      this.#warn("queue full: dropped the oldest event", { queueSize: this.#settings.queueSize });
-    }
-    this.#queue.push(event);
+    this.#queue.push(held);
     const wake = this.#wake;
     if (wake !== undefined) {
       this.#wake = undefined;
@@ -161,12 +176,13 @@ export class NotifierWorker {
   }
 
   /** Ends delivery: what is queued or in flight is counted dropped with this reason. */
-  stop(reason: Exclude<DropReason, "overflow">): void {
+  stop(reason: Exclude<DropReason, Eviction>): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    const queued = this.#queue.clear();
+    const queued = this.#queue.clear((held) => this.#ledger.release(held));
     if (queued > 0) this.#drop(reason, queued);
     if (this.#inFlight !== undefined) {
+      this.#ledger.release(this.#inFlight);
       this.#inFlight = undefined;
       this.#drop(reason, 1);
     }
@@ -192,19 +208,25 @@ export class NotifierWorker {
     return this.#queue.length;
   }
 
+  get queuedBytes(): number {
+    return this.#queue.bytes;
+  }
+
   get inFlight(): number {
     return this.#inFlight === undefined ? 0 : 1;
   }
 
   stats(): NotifierStats {
-    const { overflow, removed, shutdown } = this.#dropped;
+    const droppedByReason = { ...this.#dropped };
+    const { overflow, removed, shutdown } = droppedByReason;
     return {
       received: this.#received,
       delivered: this.#delivered,
       failed: this.#failed,
-      dropped: overflow + removed + shutdown,
-      droppedByReason: { overflow, removed, shutdown },
+      dropped: overflow + droppedByReason["overflow-bytes"] + removed + shutdown,
+      droppedByReason,
       queued: this.#queue.length,
+      queuedBytes: this.#queue.bytes,
       inFlight: this.inFlight,
       retries: this.#retries,
     };
@@ -213,17 +235,19 @@ export class NotifierWorker {
   async #run(): Promise<void> {
     for (;;) {
       if (this.#stopped) return;
-      const event = this.#queue.shift();
-      if (event === undefined) {
+      const held = this.#queue.shift();
+      if (held === undefined) {
         this.#notifyIdle();
         await new Promise<void>((resolve) => (this.#wake = resolve));
         continue;
       }
-      this.#inFlight = event;
+      this.#inFlight = held;
+      const event = held.event;
       const outcome = await this.#deliver(event);
-      // stop() has already counted the in-flight event.
+      // stop() has already counted and released the in-flight event.
       if (this.#stopped) return;
       this.#inFlight = undefined;
+      this.#ledger.release(held);
       if (outcome.kind === "delivered") {
         this.#delivered++;
         this.#metrics.delivered.inc();
@@ -323,6 +347,20 @@ export class NotifierWorker {
       const timer = setTimeout(done, ms);
       this.#cancelSleep = done;
     });
+  }
+
+  #bounds(settings: ResolvedDelivery): { maxItems: number; maxBytes: number } {
+    return { maxItems: settings.queueSize, maxBytes: this.#queueBytes };
+  }
+
+  #evicted(held: HeldEvent, why: Eviction): void {
+    this.#ledger.release(held);
+    this.#drop(why, 1);
+    if (why === "overflow") {
+      this.#warn("queue full: dropped the oldest event", { queueSize: this.#settings.queueSize });
+    } else {
+      this.#warn("queue bytes full: dropped the oldest event", { queueBytes: this.#queueBytes });
+    }
   }
 
   #drop(reason: DropReason, count: number): void {
