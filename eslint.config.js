@@ -2,7 +2,15 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "src/protocol/generated/", "bench/results/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "dist/",
+      "packages/sdk/src/protocol/generated/",
+      "packages/*/dist/",
+      "bench/results/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -4,7 +4,7 @@
  */
 import { performance } from "node:perf_hooks";
 import * as grpc from "@grpc/grpc-js";
-import { ExecuteErrorCode, ExecutorClient, type ExecuteResponse } from "../../src/protocol/index.ts";
+import { ExecuteErrorCode, ExecutorClient, type ExecuteResponse } from "@patchbay/sdk/protocol";
 import { RawHttpConnection, RequestTemplate } from "../harness/raw-http.ts";
 import { serveRpc } from "../harness/rpc.ts";
 import { summarizeLatencies, type LatencySummary } from "../harness/stats.ts";

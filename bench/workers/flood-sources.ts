@@ -5,7 +5,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { serveSource, type RunningPlugin, type SourceEvent } from "../../src/sdk/index.ts";
+import { serveSource, type RunningPlugin, type SourceEvent } from "@patchbay/sdk";
 import { serveRpc, workerParams } from "../harness/rpc.ts";
 
 export interface FloodParams {

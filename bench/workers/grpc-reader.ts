@@ -4,7 +4,7 @@
  */
 import { performance } from "node:perf_hooks";
 import * as grpc from "@grpc/grpc-js";
-import { SourceClient, type Event } from "../../src/protocol/index.ts";
+import { SourceClient, type Event } from "@patchbay/sdk/protocol";
 import { serveRpc, workerParams } from "../harness/rpc.ts";
 
 const SENT_AT = "benchsentat";

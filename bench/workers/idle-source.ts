@@ -1,5 +1,5 @@
 /** A source plugin whose stream stays open and quiet: what 200 external SourcePlugins point at. */
-import { serveSource, type SourceEvent } from "../../src/sdk/index.ts";
+import { serveSource, type SourceEvent } from "@patchbay/sdk";
 import { serveRpc } from "../harness/rpc.ts";
 
 const plugin = await serveSource(

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import type { DescribeResponse, Event, IngressPolicyResponse, SourceClient } from "patchbay/protocol";
+import type { DescribeResponse, Event, IngressPolicyResponse, SourceClient } from "@patchbay/sdk/protocol";
 import { sourceClient, startPlugin, unary, waitFor, type StartedPlugin } from "../testing/index.ts";
 
 describe("cloudevents source", () => {

@@ -3,7 +3,7 @@
  * name so that the ingress accepts CloudEvents posted to /events whose `source` is that name,
  * optionally only some types. Any CloudEvents producer (Keptn, Argo Events, a CI job) can then feed it.
  */
-import { serveSource, type SourceEvent } from "patchbay/sdk";
+import { serveSource, type SourceEvent } from "@patchbay/sdk";
 
 interface CloudEventsConfig {
   /** Accepted types; a trailing "*" matches any suffix. Empty: every type. */

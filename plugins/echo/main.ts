@@ -1,6 +1,6 @@
 /** echo: an executor that answers with its arguments — for demos and tests. */
 import { setTimeout as sleep } from "node:timers/promises";
-import { ExecutorError, serveExecutor } from "patchbay/sdk";
+import { ExecutorError, serveExecutor } from "@patchbay/sdk";
 
 interface EchoConfig {
   upperCase: boolean;

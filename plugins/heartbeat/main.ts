@@ -3,7 +3,7 @@
  * so after a reconnect it resends the beats the host missed (up to `maxReplay`) without keeping state.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { serveSource } from "patchbay/sdk";
+import { serveSource } from "@patchbay/sdk";
 
 interface HeartbeatConfig {
   intervalSeconds: number;

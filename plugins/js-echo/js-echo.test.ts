@@ -18,7 +18,7 @@ import {
   type ExecutorClient,
   type HealthCheckResponse,
   type HelpResponse,
-} from "patchbay/protocol";
+} from "@patchbay/sdk/protocol";
 import { executorClient, startPlugin, unary, type StartedPlugin } from "../testing/index.ts";
 
 describe("js-echo (plain JavaScript plugin)", () => {

@@ -15,7 +15,7 @@ import {
   type ExecuteResponse,
   type ExecutorClient,
   type HelpResponse,
-} from "patchbay/protocol";
+} from "@patchbay/sdk/protocol";
 import { startKubeApiDouble, type KubeApiDouble } from "../../test/support/kube-api/index.ts";
 import { executorClient, startPlugin, unary, type StartedPlugin } from "../testing/index.ts";
 

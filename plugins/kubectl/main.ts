@@ -2,7 +2,7 @@
  * kubectl: runs the real kubectl, never through a shell, read-only by default. Every argument is
  * checked against allow-lists before anything runs; output is bounded and so is the time.
  */
-import { ExecutorError, serveExecutor } from "patchbay/sdk";
+import { ExecutorError, serveExecutor } from "@patchbay/sdk";
 import { checkCommand, DEFAULT_DENIED_RESOURCES, READ_ONLY_VERBS, Refusal } from "./policy.ts";
 import { runKubectl } from "./run.ts";
 

@@ -1,6 +1,6 @@
 /** Kubernetes Events and object changes as Patchbay events, with ids that stay the same on re-send. */
 import type { CoreV1Event, KubernetesObject } from "@kubernetes/client-node";
-import type { SourceEvent } from "patchbay/sdk";
+import type { SourceEvent } from "@patchbay/sdk";
 import type { Change } from "./informers.ts";
 
 // Shown in one updated event; the rest are counted in `moreChanges`.

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { Severity, type Event, type SourceClient } from "patchbay/protocol";
+import { Severity, type Event, type SourceClient } from "@patchbay/sdk/protocol";
 import {
   kubeconfigDocument,
   startKubeApiDouble,

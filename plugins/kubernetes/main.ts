@@ -3,7 +3,7 @@
  * from one shared informer per resource type for the whole process.
  */
 import type { CoreV1Event, KubernetesObject } from "@kubernetes/client-node";
-import { serveSource, type SourceEvent, type StreamContext } from "patchbay/sdk";
+import { serveSource, type SourceEvent, type StreamContext } from "@patchbay/sdk";
 import { configSchema, type KubernetesConfig, type WatchedResource } from "./config.ts";
 import { changeEvent, diffObjects, kubernetesEvent, summarizeChanges, touches } from "./events.ts";
 import { anchored, namespaceFilter, objectFilter } from "./filters.ts";

@@ -1,6 +1,6 @@
 /** From Alertmanager alerts to Patchbay events: filters, severity mapping and stable ids. */
 import { createHash } from "node:crypto";
-import type { Severity, SourceEvent } from "patchbay/sdk";
+import type { Severity, SourceEvent } from "@patchbay/sdk";
 import type { Alert, AlertStatus, WebhookPayload } from "./payload.ts";
 
 export interface LabelMatcher {

@@ -2,7 +2,7 @@
  * prometheus: receives Alertmanager webhooks (POST /sources/<name>/…) and turns each alert into an
  * event, firing or resolved, with a stable id so Alertmanager's repeated notifications dedup.
  */
-import { serveSource, type IncomingRequest, type RequestResult } from "patchbay/sdk";
+import { serveSource, type IncomingRequest, type RequestResult } from "@patchbay/sdk";
 import { alertEvent, configSchema, selectAlerts, type PrometheusConfig } from "./alerts.ts";
 import { parseWebhookPayload, PayloadError } from "./payload.ts";
 

@@ -9,7 +9,7 @@ import {
   type ExternalRequest,
   type ExternalResponse,
   type SourceClient,
-} from "patchbay/protocol";
+} from "@patchbay/sdk/protocol";
 import { dataOf, sourceClient, startPlugin, unary, type StartedPlugin } from "../testing/index.ts";
 
 const fixture = readFileSync(new URL("./testdata/alertmanager-v4.json", import.meta.url));

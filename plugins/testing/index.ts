@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import * as grpc from "@grpc/grpc-js";
-import { ExecutorClient, SourceClient, type Event, type StreamRequest } from "patchbay/protocol";
+import { ExecutorClient, SourceClient, type Event, type StreamRequest } from "@patchbay/sdk/protocol";
 
 export interface StartedPlugin {
   readonly child: ChildProcess;

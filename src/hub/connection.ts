@@ -15,8 +15,8 @@ import {
   type DescribeResponse,
   type Event,
   type HealthCheckResponse,
-} from "../protocol/index.ts";
-import { compileConfigSchema, ConfigError } from "../sdk/config.ts";
+} from "@patchbay/sdk/protocol";
+import { compileConfigSchema, ConfigError } from "@patchbay/sdk";
 import type { CloudEvent } from "../events/cloudevent.ts";
 import { Backoff } from "../retry/backoff.ts";
 import { callUnary, PluginCallError, toCallError } from "./calls.ts";

@@ -1,5 +1,5 @@
 /** Protocol events become the router's CloudEvents. */
-import { Severity as ProtoSeverity, type Event } from "../protocol/index.ts";
+import { Severity as ProtoSeverity, type Event } from "@patchbay/sdk/protocol";
 import type { CloudEvent, Severity } from "../events/cloudevent.ts";
 
 const severities: Record<number, Severity | undefined> = {

@@ -4,13 +4,13 @@
  */
 import { EventEmitter } from "node:events";
 import type { Logger } from "../observability/logger.ts";
-import type { ExecutorClient, SourceClient } from "../protocol/index.ts";
+import type { ExecutorClient, SourceClient } from "@patchbay/sdk/protocol";
 import {
   ExecuteErrorCode,
   type ExecuteContext,
   type ExecuteResponse,
   type ExternalResponse,
-} from "../protocol/index.ts";
+} from "@patchbay/sdk/protocol";
 import type { CloudEvent } from "../events/cloudevent.ts";
 import { callUnary, PluginCallError } from "./calls.ts";
 import {

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { Registry } from "prom-client";
 import { CommandDispatcher } from "../../src/commands/index.ts";
-import type { RunningPlugin } from "../../src/sdk/index.ts";
+import type { RunningPlugin } from "@patchbay/sdk";
 import { FakeExecutorDirectory } from "./fake-executors.ts";
 import { GrpcExecutorDirectory } from "./grpc-executors.ts";
 import { serveEcho } from "./echo-plugin.ts";

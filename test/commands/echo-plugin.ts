@@ -1,6 +1,6 @@
 /** The bundled echo executor's behaviour, served in-process for tests (plugins/echo/main.ts serves itself on import). */
 import { setTimeout as sleep } from "node:timers/promises";
-import { ExecutorError, serveExecutor, type RunningPlugin } from "../../src/sdk/index.ts";
+import { ExecutorError, serveExecutor, type RunningPlugin } from "@patchbay/sdk";
 
 export function serveEcho(name = "echo"): Promise<RunningPlugin> {
   return serveExecutor(

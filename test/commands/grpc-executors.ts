@@ -3,7 +3,7 @@
  * exercise the dispatcher against a plugin served by the SDK over a real socket.
  */
 import * as grpc from "@grpc/grpc-js";
-import { ExecuteErrorCode, ExecutorClient } from "../../src/protocol/index.ts";
+import { ExecuteErrorCode, ExecutorClient } from "@patchbay/sdk/protocol";
 import type { ExecutorAnswer, ExecutorDirectory, ExecutorInfo } from "../../src/commands/index.ts";
 
 const errorCodes: Record<number, ExecutorAnswer["errorCode"]> = {

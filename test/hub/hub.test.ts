@@ -6,7 +6,7 @@ import type { PluginCallError } from "../../src/hub/index.ts";
 import { PluginHub, type PluginState } from "../../src/hub/index.ts";
 import { runProcessPlugin, type RunningProcessPlugin } from "../../src/local/process-plugins.ts";
 import { createLogger } from "../../src/observability/logger.ts";
-import { HealthService, PluginKind, SourceService, type DescribeResponse } from "../../src/protocol/index.ts";
+import { HealthService, PluginKind, SourceService, type DescribeResponse } from "@patchbay/sdk/protocol";
 import type { CloudEvent } from "../../src/events/cloudevent.ts";
 import { waitFor } from "../support/wait.ts";
 

@@ -12,7 +12,7 @@ import { Registry } from "prom-client";
 import { CommandDispatcher } from "../../src/commands/index.ts";
 import type { ChatChannel, RunningIngress } from "../../src/ingress/index.ts";
 import { postJson, refusedResponseUrl } from "../../src/ingress/chat/response-url.ts";
-import type { RunningPlugin } from "../../src/sdk/index.ts";
+import type { RunningPlugin } from "@patchbay/sdk";
 import { serveEcho } from "../commands/echo-plugin.ts";
 import { GrpcExecutorDirectory } from "../commands/grpc-executors.ts";
 import { waitFor } from "../support/wait.ts";

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { Registry } from "prom-client";
 import { CommandDispatcher } from "../../src/commands/index.ts";
 import type { ChatChannel, RunningIngress } from "../../src/ingress/index.ts";
-import type { RunningPlugin } from "../../src/sdk/index.ts";
+import type { RunningPlugin } from "@patchbay/sdk";
 import { serveEcho } from "../commands/echo-plugin.ts";
 import { GrpcExecutorDirectory } from "../commands/grpc-executors.ts";
 import { FakeSources, json, RecordingSink, startTestIngress } from "./fakes.ts";

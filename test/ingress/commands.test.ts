@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Registry } from "prom-client";
 import { CommandDispatcher } from "../../src/commands/index.ts";
 import type { RunningIngress } from "../../src/ingress/index.ts";
-import type { RunningPlugin } from "../../src/sdk/index.ts";
+import type { RunningPlugin } from "@patchbay/sdk";
 import { serveEcho } from "../commands/echo-plugin.ts";
 import { GrpcExecutorDirectory } from "../commands/grpc-executors.ts";
 import { FakeSources, json, RecordingSink } from "./fakes.ts";

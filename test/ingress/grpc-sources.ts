@@ -3,7 +3,7 @@
  * request, protocol events mapped to CloudEvents — what the hub does, minus reconnects and state.
  */
 import * as grpc from "@grpc/grpc-js";
-import { Severity, SourceClient, type Event } from "../../src/protocol/index.ts";
+import { Severity, SourceClient, type Event } from "@patchbay/sdk/protocol";
 import type { CloudEvent } from "../../src/events/cloudevent.ts";
 import type {
   ExternalRequest,

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { serveSource, type RunningPlugin } from "../../src/sdk/index.ts";
+import { serveSource, type RunningPlugin } from "@patchbay/sdk";
 import type { RunningIngress } from "../../src/ingress/index.ts";
 import { FakeSources, json, RecordingSink, startTestIngress } from "./fakes.ts";
 import { GrpcSourceDirectory } from "./grpc-sources.ts";

@@ -17,14 +17,14 @@ async function filesUnder(root: string): Promise<string[]> {
     .sort();
 }
 
-test("src/protocol/generated is up to date with proto/ (run `npm run proto` if this fails)", async () => {
+test("packages/sdk/src/protocol/generated is up to date with proto/ (run `npm run proto` if this fails)", async () => {
   const out = await mkdtemp(path.join(tmpdir(), "patchbay-proto-"));
   try {
     await run("node_modules/.bin/buf", ["generate", "--output", out], {
       env: { ...process.env, PATH: `${path.resolve("node_modules/.bin")}:${process.env.PATH}` },
     });
-    const fresh = path.join(out, "src/protocol/generated");
-    const committed = "src/protocol/generated";
+    const fresh = path.join(out, "packages/sdk/src/protocol/generated");
+    const committed = "packages/sdk/src/protocol/generated";
     const files = await filesUnder(fresh);
     assert.ok(files.length >= 5, `buf generated only ${files.join(", ")}`);
     assert.deepEqual(await filesUnder(committed), files, "generated files differ in name");

@@ -12,8 +12,8 @@ import {
   PROTOCOL_VERSION,
   SourceClient,
   type Event,
-} from "../../src/protocol/index.ts";
-import { serveSource } from "../../src/sdk/index.ts";
+} from "@patchbay/sdk/protocol";
+import { serveSource } from "@patchbay/sdk";
 import { startPluginProcess, type StartedPlugin } from "../support/plugin-process.ts";
 
 const insecure = grpc.credentials.createInsecure();

@@ -1,7 +1,9 @@
 /** Turns what a plugin author yields into protocol events: ids, times and JSON data filled in. */
 import { randomUUID } from "node:crypto";
-import { Severity as ProtoSeverity, type Event } from "../protocol/index.ts";
-import type { Severity } from "../events/cloudevent.ts";
+import { Severity as ProtoSeverity, type Event } from "./protocol/index.ts";
+
+/** How serious an event is; the host maps it onto the CloudEvent's `severity` extension. */
+export type Severity = "debug" | "info" | "warning" | "error" | "critical";
 
 /** An event as a plugin author writes it. Only `type` is required. */
 export interface SourceEvent {

@@ -9,8 +9,8 @@ import {
   type ExecuteResponse,
   type HelpRequest,
   type HelpResponse,
-} from "../protocol/index.ts";
-import type { Logger } from "../observability/logger.ts";
+} from "./protocol/index.ts";
+import type { Logger } from "./logger.ts";
 import type { ConfigValidator } from "./config.ts";
 import { asGrpcError, validateConfig } from "./call-errors.ts";
 import { servePlugin, type PluginMetadata, type RunningPlugin, type ServeOptions } from "./plugin-server.ts";

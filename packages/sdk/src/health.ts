@@ -5,7 +5,7 @@ import {
   type HealthCheckRequest,
   type HealthCheckResponse,
   type HealthServer,
-} from "../protocol/index.ts";
+} from "./protocol/index.ts";
 
 type Status = HealthCheckResponse["status"];
 

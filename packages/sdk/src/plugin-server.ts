@@ -3,14 +3,14 @@
  * address, serve health, answer Describe, and shut down gracefully on SIGTERM/SIGINT.
  */
 import * as grpc from "@grpc/grpc-js";
-import { createLogger, type Logger } from "../observability/logger.ts";
+import { createLogger, type Logger } from "./logger.ts";
 import {
   HealthCheckResponse_ServingStatus as ServingStatus,
   HealthService,
   PROTOCOL_VERSION,
   type DescribeResponse,
   type PluginKind,
-} from "../protocol/index.ts";
+} from "./protocol/index.ts";
 import { compileConfigSchema, type ConfigValidator, type JsonSchema } from "./config.ts";
 import { HealthState } from "./health.ts";
 

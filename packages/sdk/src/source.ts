@@ -9,8 +9,8 @@ import {
   type IngressPolicyRequest,
   type IngressPolicyResponse,
   type StreamRequest,
-} from "../protocol/index.ts";
-import type { Logger } from "../observability/logger.ts";
+} from "./protocol/index.ts";
+import type { Logger } from "./logger.ts";
 import type { ConfigValidator } from "./config.ts";
 import { asGrpcError, grpcError, validateConfig } from "./call-errors.ts";
 import { toProtoEvent, type SourceEvent } from "./events.ts";

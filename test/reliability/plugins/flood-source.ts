@@ -4,7 +4,7 @@
  * production with what the host received (backpressure keeps the two close).
  */
 import { renameSync, writeFileSync } from "node:fs";
-import { serveSource } from "patchbay/sdk";
+import { serveSource } from "@patchbay/sdk";
 
 const countFile = process.env.FLOOD_COUNT_FILE;
 let produced = 0;

@@ -1,5 +1,5 @@
 /** An executor whose `hang` command never returns (it ignores cancellation); `ping` answers at once. */
-import { serveExecutor } from "patchbay/sdk";
+import { serveExecutor } from "@patchbay/sdk";
 
 await serveExecutor({
   name: "hang",

@@ -1,6 +1,7 @@
 /**
- * The plugin protocol as TypeScript: generated messages and services, plus the version this build
- * speaks. Hosts and the SDK import from here, never from ./generated directly.
+ * The plugin protocol as TypeScript (`@patchbay/sdk/protocol`): generated messages and services, plus
+ * the version this build speaks. The SDK, Patchbay's host and plugin tests that call a plugin as the host
+ * would import from here, never from ./generated directly. There is one generated copy, in this package.
  */
 export {
   Capabilities,
