@@ -1,10 +1,12 @@
 /**
  * Turns a command line into a call to one executor: parse, expand an alias, pick the executor whose
- * prefix is the longest match, check the channel may use it, call it within its timeout, trim what
- * comes back. Every way this can go wrong ends in a result with a status and a sentence that says why.
+ * prefix is the longest match, check the channel may use it, wait for one of its slots (a bounded
+ * number of commands in flight per executor), call it within its timeout, trim what comes back. Every
+ * way this can go wrong ends in a result with a status and a sentence that says why.
  */
 import { Registry } from "prom-client";
 import { parseCommandLine, type Word } from "./command-line.ts";
+import { ExecutorSlots, type Slot, type SlotRefusal } from "./executor-slots.ts";
 import { commandMetrics, type CommandMetrics } from "./metrics.ts";
 import type { ExecutorAnswer, ExecutorDirectory, ExecutorInfo } from "./ports.ts";
 
@@ -44,7 +46,17 @@ export interface DispatcherOptions {
   helpTimeoutMs?: number;
   /** Extra time granted past an executor's timeout before the dispatcher stops waiting. Default 1 s. */
   timeoutGraceMs?: number;
+  /** Most commands in flight at once per executor. Default 8. */
+  maxConcurrentPerExecutor?: number;
+  /**
+   * Most commands waiting per executor for a free slot, each for up to the executor's timeout (which the
+   * wait counts against); beyond that a command is answered "unavailable" at once. Default 32.
+   */
+  maxWaitingPerExecutor?: number;
 }
+
+export const DEFAULT_MAX_CONCURRENT_PER_EXECUTOR = 8;
+export const DEFAULT_MAX_WAITING_PER_EXECUTOR = 32;
 
 const HELP_COMMAND = "help";
 /** Metric label for the built-in help; a colon cannot occur in a Kubernetes resource name. */
@@ -56,10 +68,15 @@ export class CommandDispatcher {
   readonly #maxOutputChars: number;
   readonly #helpTimeoutMs: number;
   readonly #timeoutGraceMs: number;
+  readonly #slots: ExecutorSlots;
 
   constructor(options: DispatcherOptions) {
     this.#executors = options.executors;
-    this.#metrics = commandMetrics(options.registry ?? new Registry());
+    this.#slots = new ExecutorSlots({
+      maxInFlight: options.maxConcurrentPerExecutor ?? DEFAULT_MAX_CONCURRENT_PER_EXECUTOR,
+      maxWaiting: options.maxWaitingPerExecutor ?? DEFAULT_MAX_WAITING_PER_EXECUTOR,
+    });
+    this.#metrics = commandMetrics(options.registry ?? new Registry(), this.#slots);
     this.#maxOutputChars = options.maxOutputChars ?? 16_000;
     this.#helpTimeoutMs = options.helpTimeoutMs ?? 2_000;
     this.#timeoutGraceMs = options.timeoutGraceMs ?? 1_000;
@@ -111,6 +128,11 @@ export class CommandDispatcher {
       );
     }
 
+    const waitStarted = performance.now();
+    const slot = await this.#slots.acquire(executor.name, executor.timeoutMs);
+    if (!isSlot(slot)) return this.#busy(executor, slot);
+    // The wait counts against the executor's timeout: the caller was promised an answer within it.
+    const deadlineMs = Math.max(1, Math.round(executor.timeoutMs - (performance.now() - waitStarted)));
     let answer: ExecutorAnswer;
     try {
       answer = await withDeadline(
@@ -126,14 +148,27 @@ export class CommandDispatcher {
               channel: request.channel ?? "",
             },
           },
-          executor.timeoutMs,
+          deadlineMs,
         ),
-        executor.timeoutMs + this.#timeoutGraceMs,
+        deadlineMs + this.#timeoutGraceMs,
       );
     } catch (err) {
       return callFailure(executor, err);
+    } finally {
+      // The directory honours its deadline (gRPC cancels the call), so the slot is free by then at the latest.
+      slot.release();
     }
     return this.#fromAnswer(executor.name, answer);
+  }
+
+  #busy(executor: ExecutorInfo, refusal: SlotRefusal): CommandResult {
+    const { maxInFlight, maxWaiting } = this.#slots.limits;
+    const limits = `${maxInFlight} commands in flight per executor (PATCHBAY_EXECUTOR_CONCURRENCY) and ${maxWaiting} waiting (PATCHBAY_EXECUTOR_QUEUE)`;
+    const why =
+      refusal.kind === "queue-full"
+        ? `"${executor.name}" is busy: it has reached the limit of ${limits}`
+        : `"${executor.name}" is busy: no slot freed up within ${refusal.waitedMs} ms under the limit of ${limits}`;
+    return failure("unavailable", executor.name, `unavailable: ${why}; try again shortly`);
   }
 
   #fromAnswer(executor: string, answer: ExecutorAnswer): CommandResult {
@@ -189,6 +224,10 @@ export class CommandDispatcher {
       return `${heading}: help unavailable: ${(err as Error).message}`;
     }
   }
+}
+
+function isSlot(granted: Slot | SlotRefusal): granted is Slot {
+  return "release" in granted;
 }
 
 function failure(status: CommandStatus, executor: string, error: string): CommandResult {

@@ -1,5 +1,9 @@
 /** Command dispatch: a command line in, one executor's answer (or a clear refusal) out. */
-export { CommandDispatcher } from "./dispatcher.ts";
+export {
+  CommandDispatcher,
+  DEFAULT_MAX_CONCURRENT_PER_EXECUTOR,
+  DEFAULT_MAX_WAITING_PER_EXECUTOR,
+} from "./dispatcher.ts";
 export type { CommandRequest, CommandResult, CommandStatus, DispatcherOptions } from "./dispatcher.ts";
 export { parseCommandLine } from "./command-line.ts";
 export type { ParsedLine, Word } from "./command-line.ts";
