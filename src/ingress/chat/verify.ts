@@ -32,8 +32,8 @@ export class SlackReplayCache {
 
   /** Records the request; false when the same signature was recorded and is still inside its window. */
   firstSighting(signature: string, timestampSeconds: number, nowSeconds: number): boolean {
-    const expiry = this.#expiries.get(signature);
-    if (expiry !== undefined && expiry >= nowSeconds) return false;
+    if ((this.#expiries.get(signature) ?? -Infinity) >= nowSeconds) return false;
+    // Deleted and set again, a renewed entry moves to the end of the Map's order: oldest first.
     this.#expiries.delete(signature);
     if (this.#expiries.size >= this.#capacity) this.#evict(nowSeconds);
     this.#expiries.set(signature, timestampSeconds + SLACK_MAX_AGE_SECONDS);
@@ -98,7 +98,7 @@ export function verifyMattermostToken(
   form: URLSearchParams,
   token: string,
 ): void {
-  const fromHeader = /^Token\s+(\S+)$/i.exec(headers.authorization ?? "")?.[1];
+  const fromHeader = headers.authorization?.match(/^Token\s+(\S+)$/i)?.[1];
   const presented = form.get("token") ?? fromHeader;
   if (!presented) throw unauthenticated("missing slash command token");
   if (!secretsEqual(presented, token)) {
