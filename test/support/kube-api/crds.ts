@@ -3,6 +3,7 @@
  * status the real apiextensions server reports (NamesAccepted and Established, immediately).
  */
 
+import { validateCrdSchemas } from "./crd-schema-rules.ts";
 import type { StatusCause } from "./errors.ts";
 import { evaluateJsonPath } from "./jsonpath.ts";
 import { isObject, timestamp } from "./objects.ts";
@@ -144,6 +145,8 @@ function validateCrd(crd: KubeObject): StatusCause[] {
       });
     }
   });
+  // What a real server refuses in schemas and printer columns (see crd-schema-rules.ts).
+  causes.push(...validateCrdSchemas(versions));
   return causes;
 }
 

@@ -252,3 +252,10 @@ export function applyStructuralSchema(schema: JsonObject, obj: JsonObject): Stat
   walker.visitObject(schema, obj, "", ["apiVersion", "kind", "metadata"]);
   return walker.causes;
 }
+
+/** Validates `value` against `schema` without defaulting or pruning (used for a CRD's default values). */
+export function validateAgainstSchema(schema: JsonObject, value: unknown, path: string): StatusCause[] {
+  const walker = new Walker(false);
+  walker.visit(schema, toJson(value), path);
+  return walker.causes;
+}
