@@ -4,7 +4,6 @@
  *   patchbay operator  the controller against a cluster, plus the data plane
  *   patchbay exec      send a command to a running Patchbay and print the answer
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { execCommand } from "./exec.ts";
 
@@ -67,9 +66,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case "version":
     case "--version": {
-      const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-        version: string;
-      };
+      // Imported rather than read by path, so that the compiled build (dist/) carries its own copy.
+      const { default: pkg } = await import("../../package.json", { with: { type: "json" } });
       console.log(pkg.version);
       return EXIT.ok;
     }
