@@ -76,5 +76,11 @@ async function resolveUrl(deps: SinkDependencies, source: ValueSource, field: st
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new NotifierConfigError(`${field}: the resolved URL must be http or https (got ${url.protocol})`);
   }
+  if (url.username !== "" || url.password !== "") {
+    // Credentials in a URL end up wherever the URL is printed; a header from a Secret stays a secret.
+    throw new NotifierConfigError(
+      `${field}: the URL must not carry credentials (user:password@); remove them and send them as a header from a Secret instead (a webhook notifier's spec.webhook.headers, e.g. Authorization: { secretKeyRef: { name: ..., key: ... } })`,
+    );
+  }
   return url.href;
 }

@@ -1,4 +1,5 @@
 /** One HTTP POST and what its response means for retrying, shared by every HTTP platform. */
+import { redactKnownSecrets } from "../observability/redact.ts";
 import { DELIVERED, type DeliveryOutcome } from "./sink.ts";
 
 export interface HttpRequest {
@@ -20,7 +21,8 @@ export async function post(request: HttpRequest, signal: AbortSignal): Promise<D
       signal,
     });
   } catch (error) {
-    return { kind: "retry", reason: describeFetchError(error, signal) };
+    // fetch's errors may quote the URL (with its credentials) or a header value it refused.
+    return { kind: "retry", reason: redactRequestSecrets(describeFetchError(error, signal), request) };
   }
   if (response.ok) {
     // Reading the body returns the connection to the pool; a cancelled body would close it.
@@ -28,7 +30,8 @@ export async function post(request: HttpRequest, signal: AbortSignal): Promise<D
     return DELIVERED;
   }
   const text = await response.text().catch(() => "");
-  const reason = `HTTP ${response.status}${text ? `: ${excerpt(text)}` : ""}`;
+  // A receiver's error page may echo the request back.
+  const reason = redactRequestSecrets(`HTTP ${response.status}${text ? `: ${excerpt(text)}` : ""}`, request);
   return classifyStatus(response.status, response.headers.get("retry-after"), reason);
 }
 
@@ -60,6 +63,14 @@ function describeFetchError(error: unknown, signal: AbortSignal): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code) return `request failed: ${cause.code}${cause.message ? ` (${cause.message})` : ""}`;
   return `request failed: ${(error as Error).message}`;
+}
+
+/** The request's URL and its header values (bar the content type, which we chose) out of a reason. */
+function redactRequestSecrets(reason: string, request: HttpRequest): string {
+  const headerValues = Object.entries(request.headers)
+    .filter(([name]) => name.toLowerCase() !== "content-type")
+    .map(([, value]) => value);
+  return redactKnownSecrets(reason, request.url, headerValues);
 }
 
 function excerpt(text: string): string {
