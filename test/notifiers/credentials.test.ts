@@ -83,8 +83,8 @@ describe("a failing delivery logs no credentials", () => {
     t.after(() => down.close());
     const sink = new WebhookSink(`${down.url}/x?sig=${TOKEN}`);
     const outcome = await sink.deliver(event("2"), AbortSignal.timeout(2_000));
-    assert.equal(outcome.kind, "retry");
-    assert.ok(outcome.kind !== "delivered" && !outcome.reason.includes(TOKEN), JSON.stringify(outcome));
+    assert.ok(outcome.kind === "retry", JSON.stringify(outcome));
+    assert.ok(!outcome.reason.includes(TOKEN), outcome.reason);
   });
 });
 
