@@ -34,8 +34,23 @@ import { HubExecutorDirectory, HubSourceDirectory, type DeclaredExecutor } from 
 /** Hosts only this machine reaches: an ingress there without tokens is a local run, not an open door. */
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
 
+const ANONYMOUS_REFUSAL =
+  "the ingress has no bearer tokens, so /events, /sources and /commands are refused (chat endpoints verify their own signatures): " +
+  "set PATCHBAY_INGRESS_TOKENS or PATCHBAY_INGRESS_TOKENS_SECRET (the kustomize install reads the Secret patchbay-ingress-tokens, created with a random token when missing), " +
+  "or set PATCHBAY_INGRESS_ALLOW_ANONYMOUS=true to answer anyone who can reach the ingress";
+
 export interface DataPlaneOptions {
-  ingress: { host: string; port: number; tokens?: string[]; maxBodyBytes?: number };
+  ingress: {
+    host: string;
+    port: number;
+    tokens?: string[];
+    maxBodyBytes?: number;
+    /**
+     * Without tokens, on a host other machines reach: true (the default, for local runs) serves anyone
+     * with a warning; false refuses /events, /sources and /commands with 503 and how to configure tokens.
+     */
+    allowAnonymous?: boolean;
+  };
   management: { host: string; port: number };
   secrets: SecretResolver;
   log?: Logger;
@@ -94,6 +109,8 @@ export class DataPlane {
 
   async start(): Promise<void> {
     const { ingress, management } = this.#options;
+    const anonymous = (ingress.tokens ?? []).length === 0 && !LOOPBACK_HOSTS.has(ingress.host);
+    const refuseAnonymous = anonymous && ingress.allowAnonymous === false;
     this.#ingress = await startIngress({
       host: ingress.host,
       port: ingress.port,
@@ -101,13 +118,18 @@ export class DataPlane {
       sink: this.router,
       commands: this.#dispatcher,
       chat: { lookup: (name) => this.#chat.get(name) },
-      auth: { tokens: ingress.tokens ?? [] },
+      auth: {
+        tokens: ingress.tokens ?? [],
+        refuseWithoutTokens: refuseAnonymous ? ANONYMOUS_REFUSAL : undefined,
+      },
       maxBodyBytes: ingress.maxBodyBytes,
       responseUrls: responseUrlPolicyFromEnv(process.env),
       registry: this.registry,
       log: this.#log.child({ component: "ingress" }),
     });
-    if ((ingress.tokens ?? []).length === 0 && !LOOPBACK_HOSTS.has(ingress.host)) {
+    if (refuseAnonymous) {
+      this.#log.error(ANONYMOUS_REFUSAL, { host: ingress.host });
+    } else if (anonymous) {
       this.#log.warn(
         "the ingress has no bearer tokens: /events, /sources and /commands answer anyone who can reach it; set PATCHBAY_INGRESS_TOKENS or PATCHBAY_INGRESS_TOKENS_SECRET",
         { host: ingress.host },

@@ -4,8 +4,13 @@ import type { IncomingMessage } from "node:http";
 import { HttpError } from "./http-errors.ts";
 
 export interface AuthConfig {
-  /** Accepted bearer tokens; empty means no authentication. */
+  /** Accepted bearer tokens; empty means no authentication, unless `refuseWithoutTokens` is set. */
   tokens: string[];
+  /**
+   * With no tokens, refuse every request to the token-protected routes with 503 and this explanation
+   * (how to configure tokens) instead of answering anyone: the operator's default in a cluster.
+   */
+  refuseWithoutTokens?: string;
 }
 
 export type Authenticator = (req: IncomingMessage) => void;
@@ -14,7 +19,13 @@ export type Authenticator = (req: IncomingMessage) => void;
 export function bearerAuthenticator(config: AuthConfig | undefined): Authenticator {
   // Hashing first makes every comparison the same length, so timing reveals neither content nor length.
   const digests = (config?.tokens ?? []).filter((t) => t !== "").map(digest);
-  if (digests.length === 0) return () => {};
+  if (digests.length === 0) {
+    const refusal = config?.refuseWithoutTokens;
+    if (refusal === undefined) return () => {};
+    return () => {
+      throw new HttpError(503, "ingress-tokens-required", refusal);
+    };
+  }
   return (req) => {
     const header = req.headers.authorization;
     if (!header) throw unauthenticated("this endpoint needs an Authorization: Bearer <token> header");

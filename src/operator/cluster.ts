@@ -203,6 +203,24 @@ export class Cluster {
       : this.#custom.listClusterCustomObject(request);
   }
 
+  /**
+   * Creates a Secret, or answers undefined when one of that name exists already (409 AlreadyExists).
+   * Not fenced on leadership: every replica may create the ingress token Secret at start, and only the
+   * first creation wins.
+   */
+  async createSecret(body: V1Secret): Promise<V1Secret | undefined> {
+    try {
+      return await this.#core.createNamespacedSecret({
+        namespace: body.metadata!.namespace!,
+        fieldManager: FIELD_MANAGER,
+        body,
+      });
+    } catch (error) {
+      if (statusCode(error) === 409) return undefined;
+      throw error;
+    }
+  }
+
   async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
     try {
       return await this.#core.readNamespacedSecret({ name, namespace });

@@ -27,6 +27,7 @@ import {
 import type { ConnectionTimings } from "../hub/index.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { Cluster } from "./cluster.ts";
+import { newIngressTokenSecret } from "./ingress-token-secret.ts";
 import { MANAGED_BY, MANAGER_POD_LABELS } from "./names.ts";
 import { DataPlaneSync } from "./data-plane-sync.ts";
 import { NotifierReconciler } from "./notifier-reconciler.ts";
@@ -46,7 +47,7 @@ export interface OperatorOptions {
   podNamespace: string;
   /** Unique among replicas, e.g. the pod name. */
   identity: string;
-  ingress: { host: string; port: number; tokens?: string[] };
+  ingress: { host: string; port: number; tokens?: string[]; allowAnonymous?: boolean };
   management: { host: string; port: number };
   leaderElection?: { leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   /**
@@ -315,7 +316,9 @@ export async function runOperator(): Promise<void> {
     ingress: {
       host: process.env.PATCHBAY_HOST ?? "0.0.0.0",
       port: Number(process.env.PATCHBAY_INGRESS_PORT ?? 8080),
-      tokens: await ingressTokens(cluster, podNamespace),
+      tokens: await ingressTokens(cluster, podNamespace, process.env, log),
+      // Without tokens the operator refuses /events, /sources and /commands unless told otherwise.
+      allowAnonymous: process.env.PATCHBAY_INGRESS_ALLOW_ANONYMOUS === "true",
     },
     management: {
       host: process.env.PATCHBAY_HOST ?? "0.0.0.0",
@@ -353,18 +356,35 @@ export function leaderElectionTimings(env: NodeJS.ProcessEnv): OperatorOptions["
   };
 }
 
-/** Bearer tokens for the ingress: PATCHBAY_INGRESS_TOKENS, or key `tokens` of the Secret PATCHBAY_INGRESS_TOKENS_SECRET. */
+/**
+ * Bearer tokens for the ingress: PATCHBAY_INGRESS_TOKENS, and key `tokens` of the Secret
+ * PATCHBAY_INGRESS_TOKENS_SECRET. A Secret named there that does not exist is created with one random
+ * token (the kustomize install names one, and cannot generate the value itself): every replica tries,
+ * the first creation wins and the others read what it wrote.
+ */
 export async function ingressTokens(
-  cluster: Pick<Cluster, "readSecret">,
+  cluster: Pick<Cluster, "readSecret" | "createSecret">,
   namespace: string,
   env: NodeJS.ProcessEnv = process.env,
+  log?: Logger,
 ): Promise<string[]> {
   let text = env.PATCHBAY_INGRESS_TOKENS ?? "";
   const secretName = env.PATCHBAY_INGRESS_TOKENS_SECRET;
   if (secretName) {
-    const secret = await cluster.readSecret(namespace, secretName);
+    let secret = await cluster.readSecret(namespace, secretName);
+    if (!secret) {
+      const created = await cluster.createSecret(newIngressTokenSecret(namespace, secretName));
+      if (created) {
+        log?.info(
+          `created the Secret ${namespace}/${secretName} with a random ingress token; read it with: kubectl get secret -n ${namespace} ${secretName} -o jsonpath='{.data.tokens}' | base64 -d`,
+        );
+      }
+      secret = created ?? (await cluster.readSecret(namespace, secretName));
+    }
     if (!secret)
-      throw new Error(`PATCHBAY_INGRESS_TOKENS_SECRET: Secret ${namespace}/${secretName} not found`);
+      throw new Error(
+        `PATCHBAY_INGRESS_TOKENS_SECRET: Secret ${namespace}/${secretName} not found, and creating it failed`,
+      );
     const encoded = secret.data?.tokens;
     if (!encoded)
       throw new Error(

@@ -63,16 +63,27 @@ describe("the manager Deployment", () => {
     assert.deepEqual(manager().readinessProbe.httpGet, { path: "/readyz", port: "management" });
   });
 
-  it("sets requests and limits, and POD_NAMESPACE/POD_NAME from the downward API", () => {
+  it("sets requests and limits, POD_NAMESPACE/POD_NAME from the downward API, and the ingress token Secret", () => {
     const { requests, limits } = manager().resources;
     assert.ok(requests.cpu && requests.memory && limits.memory);
     const env = Object.fromEntries(
-      manager().env.map((e: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }) => [
-        e.name,
-        e.valueFrom?.fieldRef?.fieldPath,
-      ]),
+      manager().env.map(
+        (e: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }) => [
+          e.name,
+          e.value ?? e.valueFrom?.fieldRef?.fieldPath,
+        ],
+      ),
     );
-    assert.deepEqual(env, { POD_NAMESPACE: "metadata.namespace", POD_NAME: "metadata.name" });
+    assert.deepEqual(env, {
+      POD_NAMESPACE: "metadata.namespace",
+      POD_NAME: "metadata.name",
+      // The operator creates it with a random token when missing; without tokens it refuses /commands.
+      PATCHBAY_INGRESS_TOKENS_SECRET: "patchbay-ingress-tokens",
+    });
+    assert.ok(
+      !manager().env.some((e: { name: string }) => e.name === "PATCHBAY_INGRESS_ALLOW_ANONYMOUS"),
+      "the install does not open the ingress to anonymous callers",
+    );
   });
 
   it("runs as the ServiceAccount the RBAC bindings name", () => {
@@ -151,6 +162,32 @@ describe("RBAC", () => {
       "coordination.k8s.io/leases": ["create", "get", "update"],
       "/events": ["create", "patch"],
     });
+    // The ingress token Secret: read by name, created when missing (a create cannot be narrowed by name),
+    // and only in Patchbay's own namespace, where the manager runs.
+    const tokens = find("Role", "patchbay-ingress-tokens-role");
+    assert.equal(tokens.metadata.namespace, "patchbay-system");
+    assert.equal(
+      tokens.metadata.namespace,
+      find("Deployment", "patchbay-controller-manager").metadata.namespace,
+    );
+    assert.deepEqual(tokens.rules, [
+      { apiGroups: [""], resources: ["secrets"], resourceNames: ["patchbay-ingress-tokens"], verbs: ["get"] },
+      { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
+    ]);
+    // No other role grants the manager anything (the editor and viewer roles are for users).
+    assert.deepEqual(
+      rolesOf()
+        .map((role) => `${role.kind}/${role.metadata.name}`)
+        .sort(),
+      [
+        "ClusterRole/patchbay-editor-role",
+        "ClusterRole/patchbay-manager-role",
+        "ClusterRole/patchbay-secret-reader",
+        "ClusterRole/patchbay-viewer-role",
+        "Role/patchbay-ingress-tokens-role",
+        "Role/patchbay-leader-election-role",
+      ],
+    );
   });
 
   it("binds every role to a ServiceAccount that is installed, and every roleRef to a role that is", () => {
