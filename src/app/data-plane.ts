@@ -30,6 +30,7 @@ import {
 } from "../router/index.ts";
 import type { SecretResolver } from "../secrets/index.ts";
 import { HubExecutorDirectory, HubSourceDirectory, type DeclaredExecutor } from "./directories.ts";
+import { DEFAULT_LIMITS, limitsFromEnv, type DataPlaneLimits } from "./limits.ts";
 
 /** Hosts only this machine reaches: an ingress there without tokens is a local run, not an open door. */
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -61,6 +62,8 @@ export interface DataPlaneOptions {
   streams?: boolean;
   /** Extra readiness checks, e.g. the operator's informers. */
   readinessChecks?: Record<string, ReadinessCheck>;
+  /** Memory and concurrency limits; unset ones come from the environment (PATCHBAY_MEMORY_BUDGET, …), else defaults. */
+  limits?: Partial<DataPlaneLimits>;
 }
 
 /** A Notifier that could not be applied, and why (for a status condition or a log line). */
@@ -86,7 +89,13 @@ export class DataPlane {
     this.#options = options;
     this.#log = options.log ?? createLogger("patchbay");
     collectDefaultMetrics({ register: this.registry });
-    this.router = new Router({ registry: this.registry, logger: this.#log.child({ component: "router" }) });
+    const limits = { ...DEFAULT_LIMITS, ...limitsFromEnv(process.env), ...options.limits };
+    this.router = new Router({
+      registry: this.registry,
+      logger: this.#log.child({ component: "router" }),
+      memoryBudgetBytes: limits.memoryBudgetBytes,
+      notifierQueueBytes: limits.notifierQueueBytes,
+    });
     this.hub = new PluginHub({
       log: this.#log.child({ component: "hub" }),
       onEvent: (event) => this.router.publish(event),
@@ -96,6 +105,8 @@ export class DataPlane {
     this.#dispatcher = new CommandDispatcher({
       executors: new HubExecutorDirectory(this.hub, () => this.#executors),
       registry: this.registry,
+      maxConcurrentPerExecutor: limits.executorConcurrency,
+      maxWaitingPerExecutor: limits.executorQueue,
     });
   }
 

@@ -13,6 +13,14 @@ Commands:
   local [--dir DIR]            Run locally: plugins from DIR (default config/local) as child processes,
         [--host H] [--port P]  the CloudEvents ingress on H:P (default 127.0.0.1:8080) and
         [--management-port M]  /healthz, /readyz, /metrics on M (default 8081).
+        [--memory-budget SIZE] Bytes of undelivered events held before /events answers 503
+                               (default $PATCHBAY_MEMORY_BUDGET or 128Mi; e.g. 256Mi, 1Gi).
+        [--notifier-queue-bytes SIZE]
+                               Bytes one notifier's queue holds before dropping its oldest
+                               (default $PATCHBAY_NOTIFIER_QUEUE_BYTES or 32Mi).
+        [--executor-concurrency N] [--executor-queue N]
+                               Commands in flight / waiting per executor (default
+                               $PATCHBAY_EXECUTOR_CONCURRENCY or 8, $PATCHBAY_EXECUTOR_QUEUE or 32).
   operator                     Run the operator against the cluster (in-cluster config or KUBECONFIG).
   exec "<command>"             Run a command through a running Patchbay and print the answer.
        [--url URL]             Where Patchbay listens (default $PATCHBAY_URL or http://127.0.0.1:8080).
@@ -34,14 +42,20 @@ async function main(argv: string[]): Promise<number> {
           host: { type: "string", default: "127.0.0.1" },
           port: { type: "string", default: "8080" },
           "management-port": { type: "string", default: "8081" },
+          "memory-budget": { type: "string" },
+          "notifier-queue-bytes": { type: "string" },
+          "executor-concurrency": { type: "string" },
+          "executor-queue": { type: "string" },
         },
       });
+      const limits = await localLimits(values);
       const { runLocal } = await import("../local/index.ts");
       await runLocal({
         directory: values.dir,
         host: values.host,
         port: port(values.port, "--port"),
         managementPort: port(values["management-port"], "--management-port"),
+        limits,
       });
       return EXIT.ok;
     }
@@ -83,6 +97,29 @@ async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+/** The limits given as flags; those not given are left to the environment and the defaults. */
+async function localLimits(values: Record<string, string | boolean | undefined>) {
+  const { LimitError, parseByteSize, parseCount } = await import("../app/index.ts");
+  const flag = (name: string) => (typeof values[name] === "string" ? values[name] : undefined);
+  const limits: Record<string, number> = {};
+  try {
+    const budget = flag("memory-budget");
+    if (budget !== undefined) limits.memoryBudgetBytes = parseByteSize(budget, "--memory-budget");
+    const queueBytes = flag("notifier-queue-bytes");
+    if (queueBytes !== undefined)
+      limits.notifierQueueBytes = parseByteSize(queueBytes, "--notifier-queue-bytes");
+    const concurrency = flag("executor-concurrency");
+    if (concurrency !== undefined)
+      limits.executorConcurrency = parseCount(concurrency, "--executor-concurrency", 1);
+    const queue = flag("executor-queue");
+    if (queue !== undefined) limits.executorQueue = parseCount(queue, "--executor-queue", 0);
+  } catch (err) {
+    if (err instanceof LimitError) throw new UsageError(err.message);
+    throw err;
+  }
+  return limits;
+}
 
 function port(value: string, flag: string): number {
   const number = Number(value);

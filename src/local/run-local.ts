@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import type { ExecutorPlugin, SourcePlugin } from "../api/v1alpha1/index.ts";
-import { DataPlane } from "../app/index.ts";
+import { DataPlane, type DataPlaneLimits } from "../app/index.ts";
 import type { PluginKindName } from "../hub/index.ts";
 import { loadManifests, type Located } from "../manifests/index.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
@@ -25,6 +25,8 @@ export interface LocalOptions {
   handleSignals?: boolean;
   /** How long shutdown may spend delivering queued events. Default 10 s. */
   drainMs?: number;
+  /** Memory and concurrency limits (from flags); unset ones come from the environment, else defaults. */
+  limits?: Partial<DataPlaneLimits>;
 }
 
 export interface LocalRun {
@@ -46,6 +48,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalRun> {
     secrets: new LocalSecretResolver(),
     log,
     logStream: options.logStream,
+    limits: options.limits,
   });
 
   dataPlane.setSources(
