@@ -1,0 +1,733 @@
+/**
+ * The NATS JetStream bus. One stream (file storage, replicas configurable, limits on age and bytes)
+ * holds every event on `<prefix>.<source>`; each event is published with the message id
+ * `<source>/<id>`, so JetStream's duplicate window is the dedup window, shared by every replica and
+ * surviving restarts. publish() resolves only on the stream's PubAck.
+ *
+ * Each notifier is one durable pull consumer with explicit acks that every replica pulls from: an event
+ * is acked once the platform accepted it, naked with a delay for a retry (the server holds it, not this
+ * process), or copied to the dead-letter stream with its reason and then acked. A process that dies
+ * mid-delivery leaves the event unacked: the server hands it out again after the ack wait.
+ */
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import {
+  connect,
+  credsAuthenticator,
+  headers as natsHeaders,
+  nanos,
+  type Authenticator,
+  type NatsConnection,
+} from "@nats-io/transport-node";
+import type { Registry } from "prom-client";
+import type { CloudEvent } from "../events/cloudevent.ts";
+import { createLogger, type Logger } from "../observability/logger.ts";
+import {
+  ACK,
+  BusUnavailableError,
+  emptySubscriptionStats,
+  type BusStats,
+  type DeadLetter,
+  type DeliveryHandler,
+  type EventBus,
+  type PublishOutcome,
+  type Settlement,
+  type SubscriptionOptions,
+  type SubscriptionStats,
+} from "./event-bus.ts";
+import { headerText, messageId, nameToken, tokenToName } from "./keys.ts";
+import { busMetrics, forgetBus, type BusMetrics } from "./metrics.ts";
+
+export interface JetStreamBusOptions {
+  /** nats://host:port URLs; user:password@ or token@ in a URL are used as credentials. */
+  servers: string[];
+  user?: string;
+  pass?: string;
+  token?: string;
+  /** The content of a NATS credentials file (user JWT and NKey seed). */
+  creds?: Uint8Array;
+  /** Default PATCHBAY_EVENTS, on subjects patchbay.events.<source>. */
+  stream?: string;
+  subjectPrefix?: string;
+  /** Default PATCHBAY_DEAD_LETTERS, on subjects patchbay.dead.<notifier>. */
+  deadLetterStream?: string;
+  deadLetterSubjectPrefix?: string;
+  /** Copies of each stream in a cluster (default 1; 3 for a 3-server cluster). */
+  replicas?: number;
+  /** Events older than this are removed (default 7 days). */
+  maxAgeMs?: number;
+  /** When the stream is larger, its oldest events are removed (default 1 GiB). */
+  maxBytes?: number;
+  /** How long a (source, id) is remembered for dedup (default 10 minutes; at most maxAgeMs). */
+  duplicateWindowMs?: number;
+  /** Dead letters are kept this long (default 14 days) and up to this size (default 256 MiB). */
+  deadLetterMaxAgeMs?: number;
+  deadLetterMaxBytes?: number;
+  /** How long publish() waits for the PubAck before it rejects (default 5 s). */
+  publishTimeoutMs?: number;
+  /** What a 503 advises the producer to wait (default 5 s). */
+  retryAfterSeconds?: number;
+  /** How long open() keeps trying to create the streams while a cluster elects its leaders (default 30 s). */
+  setupTimeoutMs?: number;
+  /** Delay of the retry after a handler that threw or a dead letter that could not be stored (default 1 s). */
+  failedHandlerRetryMs?: number;
+  registry?: Registry;
+  log?: Logger;
+}
+
+const DEFAULTS = {
+  stream: "PATCHBAY_EVENTS",
+  subjectPrefix: "patchbay.events",
+  deadLetterStream: "PATCHBAY_DEAD_LETTERS",
+  deadLetterSubjectPrefix: "patchbay.dead",
+  replicas: 1,
+  maxAgeMs: 7 * 24 * 3_600_000,
+  maxBytes: 1024 ** 3,
+  duplicateWindowMs: 10 * 60_000,
+  deadLetterMaxAgeMs: 14 * 24 * 3_600_000,
+  deadLetterMaxBytes: 256 * 1024 ** 2,
+  publishTimeoutMs: 5_000,
+  retryAfterSeconds: 5,
+  setupTimeoutMs: 30_000,
+  failedHandlerRetryMs: 1_000,
+};
+
+/** JetStream API calls (stream and consumer info, acks with confirmation) wait at most this long. */
+const API_TIMEOUT_MS = 5_000;
+/** How long close() waits to flush the last acks before it closes the connection anyway. */
+const CLOSE_FLUSH_MS = 2_000;
+/** Scanning the dead letters reads at most this many messages. */
+const MAX_DEAD_LETTER_SCAN = 10_000;
+/** Bounds the subject cache if a caller publishes many source names nobody declared. */
+const MAX_CACHED_SUBJECTS = 10_000;
+
+const HEADER = {
+  notifier: "Patchbay-Notifier",
+  reason: "Patchbay-Reason",
+  attempts: "Patchbay-Attempts",
+  streamSequence: "Patchbay-Stream-Sequence",
+} as const;
+
+type Settings = typeof DEFAULTS;
+
+export class JetStreamBus implements EventBus {
+  readonly kind = "jetstream";
+  readonly description: string;
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #settings: Settings;
+  readonly #subjects = new Map<string, string>();
+  readonly #subscriptions = new Map<string, JetStreamSubscription>();
+  readonly #registry: Registry | undefined;
+  readonly #metrics: BusMetrics | undefined;
+  readonly #log: Logger;
+  #closed = false;
+
+  /** Connects, and creates or updates the two streams; rejects when the servers cannot be reached. */
+  static async open(options: JetStreamBusOptions): Promise<JetStreamBus> {
+    const settings: Settings = { ...DEFAULTS, ...definedOnly(options) };
+    settings.duplicateWindowMs = Math.min(settings.duplicateWindowMs, settings.maxAgeMs);
+    const log = options.log ?? createLogger("bus");
+    const authenticator: Authenticator | undefined = options.creds
+      ? credsAuthenticator(options.creds)
+      : undefined;
+    const nc = await connect({
+      servers: options.servers,
+      user: options.user,
+      pass: options.pass,
+      token: options.token,
+      authenticator,
+      name: "patchbay",
+      // Never give up: while the servers are away publish() answers "unavailable" and consumers wait.
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      timeout: settings.publishTimeoutMs,
+    });
+    try {
+      // No account check here: a cluster that has just started answers it only once it has a leader,
+      // and ensureStreams() below waits for that.
+      const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS, checkAPI: false });
+      await ensureStreams(jsm, settings, log);
+      return new JetStreamBus(nc, jsm, settings, options, log);
+    } catch (error) {
+      await nc.close();
+      throw error;
+    }
+  }
+
+  private constructor(
+    nc: NatsConnection,
+    jsm: JetStreamManager,
+    settings: Settings,
+    options: JetStreamBusOptions,
+    log: Logger,
+  ) {
+    this.#nc = nc;
+    this.#jsm = jsm;
+    this.#js = jetstream(nc, { timeout: API_TIMEOUT_MS });
+    this.#settings = settings;
+    this.#log = log;
+    this.#registry = options.registry;
+    this.#metrics = options.registry ? busMetrics(options.registry, this) : undefined;
+    const where = options.servers.map(withoutCredentials).join(",");
+    this.description = `NATS JetStream at ${where}, stream ${settings.stream} (replicas ${settings.replicas})`;
+    void this.#watchConnection();
+  }
+
+  async publish(event: CloudEvent): Promise<PublishOutcome> {
+    const started = performance.now();
+    const { publishTimeoutMs, retryAfterSeconds } = this.#settings;
+    if (this.#closed) {
+      this.#observe("unavailable", started);
+      throw new BusUnavailableError("the event bus is shutting down", 1);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const ack = await Promise.race([
+        this.#js.publish(this.#subjectFor(event.source), Buffer.from(JSON.stringify(event)), {
+          msgID: messageId(event.source, event.id),
+          timeout: publishTimeoutMs,
+        }),
+        // The client retries on "no responders" beyond its own timeout; the caller's answer may not wait.
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no acknowledgement within ${publishTimeoutMs} ms`)),
+            publishTimeoutMs,
+          );
+        }),
+      ]);
+      const outcome: PublishOutcome = ack.duplicate ? "duplicate" : "stored";
+      this.#observe(outcome, started);
+      return outcome;
+    } catch (error) {
+      this.#observe("unavailable", started);
+      throw new BusUnavailableError(
+        `the event bus did not store the event: ${(error as Error).message}`,
+        retryAfterSeconds,
+        { cause: error },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async lastIdFor(source: string): Promise<string | undefined> {
+    try {
+      const stored = await this.#jsm.streams.getMessage(this.#settings.stream, {
+        last_by_subj: this.#subjectFor(source),
+      });
+      return stored ? stored.json<CloudEvent>().id : undefined;
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.NoMessageFound)
+        return undefined;
+      throw new BusUnavailableError(
+        `could not read the last event stored for source "${source}": ${(error as Error).message}`,
+        this.#settings.retryAfterSeconds,
+        { cause: error },
+      );
+    }
+  }
+
+  async subscribe(
+    notifier: string,
+    handler: DeliveryHandler,
+    options: SubscriptionOptions = {},
+  ): Promise<void> {
+    if (this.#closed) throw new BusUnavailableError("the event bus is shutting down", 1);
+    const durable = consumerName(notifier);
+    const config: Partial<ConsumerConfig> = {
+      durable_name: durable,
+      description: `Patchbay notifier ${notifier}`,
+      ack_policy: AckPolicy.Explicit,
+      // A notifier added later starts from new events.
+      deliver_policy: DeliverPolicy.New,
+      filter_subject: `${this.#settings.subjectPrefix}.>`,
+      ack_wait: nanos(options.ackWaitMs ?? 60_000),
+      max_ack_pending: Math.max(1, options.maxInFlight ?? 1),
+      // Retries are counted by the handler's policy, which dead-letters after the last one.
+      max_deliver: -1,
+    };
+    await this.#ensureConsumer(durable, config);
+    const existing = this.#subscriptions.get(notifier);
+    if (existing) {
+      existing.configure(handler, options);
+      return;
+    }
+    const consumer = await this.#js.consumers.get(this.#settings.stream, durable);
+    const subscription = new JetStreamSubscription(notifier, handler, options, {
+      consume: () => consumer.consume({ max_messages: Math.max(1, options.maxInFlight ?? 1) }),
+      info: async () => {
+        const info = await consumer.info();
+        return { pending: info.num_pending, ackPending: info.num_ack_pending };
+      },
+      deadLetter: (msg, reason, attempts) => this.#deadLetter(notifier, msg, reason, attempts),
+      failedHandlerRetryMs: this.#settings.failedHandlerRetryMs,
+      log: this.#log,
+    });
+    this.#subscriptions.set(notifier, subscription);
+    subscription.start();
+  }
+
+  async removeSubscription(notifier: string): Promise<void> {
+    const subscription = this.#subscriptions.get(notifier);
+    this.#subscriptions.delete(notifier);
+    await subscription?.stop(0);
+    try {
+      await this.#jsm.consumers.delete(this.#settings.stream, consumerName(notifier));
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound))
+        throw error;
+    }
+  }
+
+  async stats(): Promise<BusStats> {
+    const info = await this.#jsm.streams.info(this.#settings.stream);
+    const subscriptions: Record<string, SubscriptionStats> = {};
+    await Promise.all(
+      [...this.#subscriptions].map(async ([name, subscription]) => {
+        subscriptions[name] = await subscription.stats();
+      }),
+    );
+    return { storedMessages: info.state.messages, storedBytes: info.state.bytes, subscriptions };
+  }
+
+  async deadLetters(options: { notifier?: string; limit?: number } = {}): Promise<DeadLetter[]> {
+    const limit = options.limit ?? 100;
+    const { deadLetterStream, deadLetterSubjectPrefix } = this.#settings;
+    const subject =
+      options.notifier === undefined
+        ? undefined
+        : `${deadLetterSubjectPrefix}.${nameToken(options.notifier)}`;
+    const { state } = await this.#jsm.streams.info(deadLetterStream);
+    const letters: DeadLetter[] = [];
+    const last = Math.min(state.last_seq, state.first_seq + MAX_DEAD_LETTER_SCAN - 1);
+    for (let seq = state.first_seq; seq <= last && letters.length < limit && state.messages > 0; seq++) {
+      let stored;
+      try {
+        stored = await this.#jsm.streams.getMessage(deadLetterStream, { seq });
+      } catch (error) {
+        // Removed by the age limit between the info and now, or a gap left by a deletion.
+        if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.NoMessageFound) continue;
+        throw error;
+      }
+      if (!stored || (subject !== undefined && stored.subject !== subject)) continue;
+      letters.push({
+        notifier:
+          stored.header.get(HEADER.notifier) ||
+          tokenToName(stored.subject.slice(deadLetterSubjectPrefix.length + 1)),
+        reason: stored.header.get(HEADER.reason),
+        attempts: Number(stored.header.get(HEADER.attempts)) || 0,
+        event: parseEvent(stored.data) ?? unreadableEvent(stored.data),
+        time: stored.time,
+      });
+    }
+    return letters;
+  }
+
+  /** Lets deliveries under way finish for up to `drainMs`; what is not done stays stored for the next process. */
+  async close(drainMs = 0): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const subscriptions = [...this.#subscriptions.values()];
+    this.#subscriptions.clear();
+    await Promise.all(subscriptions.map((subscription) => subscription.stop(drainMs)));
+    if (this.#registry) forgetBus(this.#registry, this);
+    // drain() sends the acks and naks still buffered, then closes; with the servers away it would wait
+    // for them, so it gets a moment and then the connection is simply closed.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#nc.drain().catch(() => undefined),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_FLUSH_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!this.#nc.isClosed()) await this.#nc.close();
+  }
+
+  #subjectFor(source: string): string {
+    let subject = this.#subjects.get(source);
+    if (subject === undefined) {
+      if (this.#subjects.size >= MAX_CACHED_SUBJECTS) this.#subjects.clear();
+      subject = `${this.#settings.subjectPrefix}.${nameToken(source)}`;
+      this.#subjects.set(source, subject);
+    }
+    return subject;
+  }
+
+  #observe(result: PublishOutcome | "unavailable", started: number): void {
+    this.#metrics?.publishDuration.observe({ bus: this.kind, result }, (performance.now() - started) / 1000);
+  }
+
+  async #ensureConsumer(durable: string, config: Partial<ConsumerConfig>): Promise<void> {
+    const { stream } = this.#settings;
+    try {
+      const info = await this.#jsm.consumers.info(stream, durable);
+      if (
+        info.config.ack_wait !== config.ack_wait ||
+        info.config.max_ack_pending !== config.max_ack_pending
+      ) {
+        await this.#jsm.consumers.update(stream, durable, {
+          ack_wait: config.ack_wait,
+          max_ack_pending: config.max_ack_pending,
+        });
+      }
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound))
+        throw error;
+      // Two replicas may both get here: the server answers an identical create as a success.
+      await this.#jsm.consumers.add(stream, config);
+    }
+  }
+
+  /** Copies the message to the dead letters; its id makes a repeat after a crash a duplicate, not a second copy. */
+  async #deadLetter(notifier: string, msg: JsMsg, reason: string, attempts: number): Promise<void> {
+    const { deadLetterSubjectPrefix, publishTimeoutMs } = this.#settings;
+    const headers = natsHeaders();
+    headers.set(HEADER.notifier, headerText(notifier, 256));
+    headers.set(HEADER.reason, headerText(reason));
+    headers.set(HEADER.attempts, String(attempts));
+    headers.set(HEADER.streamSequence, String(msg.seq));
+    await this.#js.publish(`${deadLetterSubjectPrefix}.${nameToken(notifier)}`, msg.data, {
+      msgID: `${messageId(notifier, String(msg.seq))}`,
+      headers,
+      timeout: publishTimeoutMs,
+    });
+  }
+
+  async #watchConnection(): Promise<void> {
+    for await (const status of this.#nc.status()) {
+      if (status.type === "disconnect" || status.type === "reconnect")
+        this.#log.warn(`event bus ${status.type === "disconnect" ? "disconnected" : "reconnected"}`, {
+          server: status.server,
+        });
+    }
+  }
+}
+
+interface SubscriptionDependencies {
+  consume(): Promise<ConsumerMessages>;
+  info(): Promise<{ pending: number; ackPending: number }>;
+  deadLetter(msg: JsMsg, reason: string, attempts: number): Promise<void>;
+  failedHandlerRetryMs: number;
+  log: Logger;
+}
+
+/** This process's share of one notifier's deliveries. */
+class JetStreamSubscription {
+  readonly #notifier: string;
+  #handler: DeliveryHandler;
+  #select: ((event: CloudEvent) => boolean) | undefined;
+  readonly #dependencies: SubscriptionDependencies;
+  readonly #abort = new AbortController();
+  readonly #aborted = new Promise<Settlement>((resolve) =>
+    this.#abort.signal.addEventListener("abort", () => resolve(ACK), { once: true }),
+  );
+  readonly #stats = emptySubscriptionStats();
+  /** Deliveries being handled, and whether each has been settled. */
+  readonly #active = new Map<JsMsg, { settled: boolean; done: Promise<void> }>();
+  #messages: ConsumerMessages | undefined;
+  #stopping = false;
+  #loop: Promise<void> = Promise.resolve();
+  #cancelPause: (() => void) | undefined;
+
+  constructor(
+    notifier: string,
+    handler: DeliveryHandler,
+    options: SubscriptionOptions,
+    dependencies: SubscriptionDependencies,
+  ) {
+    this.#notifier = notifier;
+    this.#handler = handler;
+    this.#select = options.select;
+    this.#dependencies = dependencies;
+  }
+
+  start(): void {
+    this.#loop = this.#run().catch((error: unknown) => {
+      // Unreachable by design; if it happens, say so: the events stay stored, but nobody here pulls.
+      this.#dependencies.log.error("delivery loop crashed", {
+        notifier: this.#notifier,
+        error: (error as Error).stack,
+      });
+    });
+  }
+
+  configure(handler: DeliveryHandler, options: SubscriptionOptions): void {
+    this.#handler = handler;
+    this.#select = options.select;
+  }
+
+  async stats(): Promise<SubscriptionStats> {
+    const { pending, ackPending } = await this.#dependencies.info();
+    return { ...this.#stats, dropped: { ...this.#stats.dropped }, pending, ackPending };
+  }
+
+  /**
+   * Pulls nothing more; deliveries under way get `drainMs` to settle, then are aborted and handed
+   * back (nak) so another process takes them at once rather than after the ack wait.
+   */
+  async stop(drainMs: number): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#cancelPause?.();
+    // Not awaited: close() settles only once the loop below has left its for-await, which it does
+    // after the delivery under way, and that may be the one this waits for.
+    void this.#messages?.close().catch(() => undefined);
+    const active = [...this.#active.values()].map((entry) => entry.done);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(active),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, drainMs)))),
+    ]);
+    clearTimeout(timer);
+    this.#abort.abort(new Error(`notifier ${this.#notifier} stopped`));
+    for (const [msg, entry] of this.#active) {
+      if (entry.settled) continue;
+      entry.settled = true;
+      msg.nak();
+    }
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      try {
+        const messages = await this.#dependencies.consume();
+        this.#messages = messages;
+        if (this.#stopping) {
+          await messages.close();
+          return;
+        }
+        for await (const msg of messages) {
+          if (this.#stopping) {
+            msg.nak();
+            continue;
+          }
+          const entry = { settled: false, done: Promise.resolve() };
+          entry.done = this.#handle(msg, entry).finally(() => this.#active.delete(msg));
+          this.#active.set(msg, entry);
+          // The server hands out at most max_ack_pending at once; with one, this keeps the order.
+          await entry.done;
+        }
+      } catch (error) {
+        if (this.#stopping) return;
+        this.#dependencies.log.warn("pulling from the event bus failed; trying again", {
+          notifier: this.#notifier,
+          error: (error as Error).message,
+        });
+        await this.#pause(1_000);
+      }
+    }
+  }
+
+  async #handle(msg: JsMsg, entry: { settled: boolean }): Promise<void> {
+    const attempt = msg.info.deliveryCount;
+    const event = parseEvent(msg.data);
+    let settlement: Settlement;
+    if (event === undefined) {
+      settlement = { kind: "dead-letter", reason: "the stored message is not a CloudEvent in JSON" };
+    } else if (this.#select !== undefined && !this.#select(event)) {
+      entry.settled = true;
+      msg.ack();
+      this.#stats.skipped++;
+      return;
+    } else {
+      try {
+        // A handler that ignores the abort must not hold up stop(): stop() has handed the event back.
+        settlement = await Promise.race([
+          this.#handler({ event, attempt, signal: this.#abort.signal, working: () => msg.working() }),
+          this.#aborted,
+        ]);
+      } catch (error) {
+        this.#dependencies.log.warn("delivery handler threw; retrying", {
+          notifier: this.#notifier,
+          error: (error as Error)?.message ?? String(error),
+        });
+        settlement = { kind: "retry", delayMs: this.#dependencies.failedHandlerRetryMs };
+      }
+    }
+    // stop() handed it back already.
+    if (entry.settled) return;
+    entry.settled = true;
+    switch (settlement.kind) {
+      case "ack":
+        this.#stats.acked++;
+        await this.#confirmAck(msg);
+        return;
+      case "retry":
+        this.#stats.retried++;
+        msg.nak(Math.max(0, Math.round(settlement.delayMs)));
+        return;
+      case "dead-letter":
+        try {
+          await this.#dependencies.deadLetter(msg, settlement.reason, attempt);
+        } catch (error) {
+          // Not stored as a dead letter: keep it where it is, and try again shortly.
+          this.#dependencies.log.warn("could not store a dead letter; retrying", {
+            notifier: this.#notifier,
+            error: (error as Error).message,
+          });
+          msg.nak(this.#dependencies.failedHandlerRetryMs);
+          return;
+        }
+        this.#stats.deadLettered++;
+        await this.#confirmAck(msg);
+        return;
+    }
+  }
+
+  /** An ack the server never got means one more delivery later; say so, since the platform already has it. */
+  async #confirmAck(msg: JsMsg): Promise<void> {
+    try {
+      await msg.ackAck({ timeout: API_TIMEOUT_MS });
+    } catch (error) {
+      this.#dependencies.log.warn("the event bus did not confirm an ack; the event may be delivered again", {
+        notifier: this.#notifier,
+        streamSequence: msg.seq,
+        error: (error as Error).message,
+      });
+    }
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#cancelPause = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#cancelPause = done;
+    });
+  }
+}
+
+async function ensureStreams(jsm: JetStreamManager, settings: Settings, log: Logger): Promise<void> {
+  const streams: (Partial<StreamConfig> & { name: string })[] = [
+    {
+      name: settings.stream,
+      description: "Patchbay events, one subject per source",
+      subjects: [`${settings.subjectPrefix}.>`],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      num_replicas: settings.replicas,
+      max_age: nanos(settings.maxAgeMs),
+      max_bytes: settings.maxBytes,
+      duplicate_window: nanos(settings.duplicateWindowMs),
+    },
+    {
+      name: settings.deadLetterStream,
+      description: "Patchbay dead letters, one subject per notifier",
+      subjects: [`${settings.deadLetterSubjectPrefix}.>`],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      num_replicas: settings.replicas,
+      max_age: nanos(settings.deadLetterMaxAgeMs),
+      max_bytes: settings.deadLetterMaxBytes,
+      duplicate_window: nanos(Math.min(settings.duplicateWindowMs, settings.deadLetterMaxAgeMs)),
+    },
+  ];
+  const deadline = Date.now() + settings.setupTimeoutMs;
+  for (const config of streams) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ensureStream(jsm, config);
+        break;
+      } catch (error) {
+        // A cluster that has just started has no meta leader yet, or too few peers for the replicas.
+        if (Date.now() + 500 > deadline) throw error;
+        if (attempt === 1 || attempt % 10 === 0)
+          log.info("the event bus is not ready to create its stream yet; retrying", {
+            stream: config.name,
+            error: (error as Error).message,
+          });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+}
+
+async function ensureStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & { name: string },
+): Promise<void> {
+  const name = config.name;
+  let current;
+  try {
+    current = (await jsm.streams.info(name)).config;
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
+    await jsm.streams.add(config);
+    return;
+  }
+  const changed =
+    current.num_replicas !== config.num_replicas ||
+    current.max_age !== config.max_age ||
+    current.max_bytes !== config.max_bytes ||
+    current.duplicate_window !== config.duplicate_window;
+  if (changed) {
+    await jsm.streams.update(name, {
+      num_replicas: config.num_replicas,
+      max_age: config.max_age,
+      max_bytes: config.max_bytes,
+      duplicate_window: config.duplicate_window,
+    });
+  }
+}
+
+function consumerName(notifier: string): string {
+  return `notifier-${nameToken(notifier)}`;
+}
+
+function parseEvent(data: Uint8Array): CloudEvent | undefined {
+  try {
+    const event = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8"));
+    return typeof event === "object" && event !== null && typeof event.id === "string" ? event : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A dead letter whose payload is not a CloudEvent still shows, with its bytes as text. */
+function unreadableEvent(data: Uint8Array): CloudEvent {
+  return {
+    specversion: "1.0",
+    id: "",
+    source: "",
+    type: "dev.patchbay.unreadable",
+    time: new Date(0).toISOString(),
+    data: Buffer.from(data).toString("utf8"),
+  };
+}
+
+function withoutCredentials(server: string): string {
+  try {
+    const url = new URL(server.includes("://") ? server : `nats://${server}`);
+    url.username = "";
+    url.password = "";
+    return url.toString().replace(/\/$/, "");
+  } catch {
+    return server.replace(/^[^/]*\/\/[^@]*@/, "");
+  }
+}
+
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
