@@ -17,3 +17,4 @@ export { JetStreamBus, type JetStreamBusOptions } from "./jetstream-bus.ts";
 export { EventBusConfigError, jetStreamOptions, openEventBus, type OpenEventBusOptions } from "./config.ts";
 export { settlementFor, MAX_RETRY_AFTER_MS, type RetryPolicy } from "./retry-policy.ts";
 export { messageId, nameToken, tokenToName } from "./keys.ts";
+export { BusNotifiers } from "./notifier-delivery.ts";

@@ -1,0 +1,180 @@
+/**
+ * Notifiers fed from the bus: what the router's NotifierWorker does for its in-process queue, done for
+ * a bus subscription. Each notifier's selection (sources, label selector, filter) decides what it
+ * takes; its token bucket paces this process's attempts; each attempt has its timeout; the outcome
+ * becomes a settlement (ack, retry after the backoff or Retry-After, dead letter) by the shared policy.
+ * The bus holds the event meanwhile, so a retry costs this process nothing and a crash loses nothing.
+ *
+ * It knows nothing of Kubernetes, like the router: it is told the sources' labels and the desired
+ * notifiers, and applies changes live.
+ */
+import { deliveryDefaults, type ResolvedDelivery } from "../api/v1alpha1/index.ts";
+import type { CloudEvent } from "../events/cloudevent.ts";
+import type { DeliveryOutcome, NotifierSink } from "../notifiers/index.ts";
+import { createLogger, type Logger } from "../observability/logger.ts";
+import {
+  compileFilter,
+  compileSources,
+  RouterConfigError,
+  SelectionError,
+  type NotifierRoute,
+  type SourceLabels,
+} from "../router/index.ts";
+import { TokenBucket } from "../router/token-bucket.ts";
+import type { Delivery, EventBus, Settlement } from "./event-bus.ts";
+import { settlementFor } from "./retry-policy.ts";
+
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+/** The bus waits this much beyond an attempt's own timeout before it gives the event to another process. */
+const ACK_WAIT_SLACK_MS = 30_000;
+
+interface Notifier {
+  route: NotifierRoute;
+  settings: ResolvedDelivery;
+  select: (event: CloudEvent) => boolean;
+  bucket: TokenBucket;
+}
+
+export class BusNotifiers {
+  readonly #bus: EventBus;
+  readonly #log: Logger;
+  #labels = new Map<string, Readonly<Record<string, string>>>();
+  readonly #notifiers = new Map<string, Notifier>();
+
+  constructor(bus: EventBus, log: Logger = createLogger("notifiers")) {
+    this.#bus = bus;
+    this.#log = log;
+  }
+
+  /** The full set of known sources and their labels; sources not listed have no labels. */
+  setSources(sources: readonly SourceLabels[]): void {
+    const labels = new Map<string, Readonly<Record<string, string>>>();
+    for (const source of sources) labels.set(source.name, Object.freeze({ ...source.labels }));
+    this.#labels = labels;
+  }
+
+  /**
+   * Applies the desired notifiers: new ones subscribe (starting from new events), changed ones are
+   * reconfigured in place (their position kept), missing ones are removed with their subscription.
+   * An invalid route throws a RouterConfigError before anything changes.
+   */
+  async setNotifiers(routes: readonly NotifierRoute[]): Promise<void> {
+    const desired = new Map<string, Notifier>();
+    for (const route of routes) {
+      if (!route.name) throw new RouterConfigError("a notifier needs a name");
+      if (desired.has(route.name)) throw new RouterConfigError(`notifier "${route.name}" is listed twice`);
+      desired.set(route.name, this.#compile(route));
+    }
+    for (const name of [...this.#notifiers.keys()]) {
+      if (desired.has(name)) continue;
+      this.#notifiers.delete(name);
+      await this.#bus.removeSubscription(name);
+      this.#log.info("notifier removed", { notifier: name });
+    }
+    for (const [name, notifier] of desired) {
+      const existing = this.#notifiers.get(name);
+      // Pacing survives a change that leaves the rate alone, as in the router.
+      if (
+        existing &&
+        existing.settings.ratePerSecond === notifier.settings.ratePerSecond &&
+        existing.settings.burst === notifier.settings.burst
+      )
+        notifier.bucket = existing.bucket;
+      this.#notifiers.set(name, notifier);
+      await this.#bus.subscribe(name, (delivery) => this.#deliver(name, delivery), {
+        select: (event) => this.#notifiers.get(name)?.select(event) ?? false,
+        maxQueued: notifier.settings.queueSize,
+        ackWaitMs: notifier.settings.timeoutSeconds * 1000 + ACK_WAIT_SLACK_MS,
+      });
+    }
+  }
+
+  #compile(route: NotifierRoute): Notifier {
+    let sources, filter;
+    try {
+      sources = compileSources(route.sources);
+      filter = compileFilter(route.filter);
+    } catch (error) {
+      if (!(error instanceof SelectionError)) throw error;
+      throw new RouterConfigError(`notifier "${route.name}": ${error.message}`);
+    }
+    const settings = deliveryDefaults(route.type ?? route.sink.type, route.delivery);
+    return {
+      route,
+      settings,
+      select: (event) =>
+        sources(event.source, this.#labels.get(event.source) ?? NO_LABELS) &&
+        (filter === undefined || filter(event)),
+      bucket: new TokenBucket(settings.ratePerSecond, settings.burst, Date.now()),
+    };
+  }
+
+  async #deliver(name: string, delivery: Delivery): Promise<Settlement> {
+    const notifier = this.#notifiers.get(name);
+    // Removed between the pull and now: the bus forgets the subscription anyway.
+    if (notifier === undefined) return { kind: "retry", delayMs: 0 };
+    for (let wait = notifier.bucket.take(Date.now()); wait > 0; wait = notifier.bucket.take(Date.now())) {
+      await sleep(wait, delivery.signal);
+      if (delivery.signal.aborted) return { kind: "retry", delayMs: 0 };
+    }
+    const outcome = await attemptOnce(notifier.route.sink, delivery, notifier.settings.timeoutSeconds);
+    const settlement = settlementFor(outcome, delivery.attempt, notifier.settings);
+    if (settlement.kind === "dead-letter") {
+      this.#log.warn("delivery failed: the event goes to the dead letters", {
+        notifier: name,
+        reason: settlement.reason,
+        eventSource: delivery.event.source,
+        eventId: delivery.event.id,
+      });
+    }
+    return settlement;
+  }
+}
+
+/** One attempt with its own timeout; a sink that throws or ignores the abort is a retryable failure. */
+function attemptOnce(
+  sink: NotifierSink,
+  delivery: Delivery,
+  timeoutSeconds: number,
+): Promise<DeliveryOutcome> {
+  const timeoutMs = Math.round(timeoutSeconds * 1000);
+  const controller = new AbortController();
+  const stop = () => controller.abort(delivery.signal.reason);
+  delivery.signal.addEventListener("abort", stop, { once: true });
+  return new Promise<DeliveryOutcome>((resolve) => {
+    let settled = false;
+    const finish = (outcome: DeliveryOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      delivery.signal.removeEventListener("abort", stop);
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => {
+      controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError"));
+      finish({ kind: "retry", reason: `timed out after ${timeoutMs} ms` });
+    }, timeoutMs);
+    const threw = (error: unknown) =>
+      finish({
+        kind: "retry",
+        reason: `the ${sink.type} notifier threw: ${(error as Error)?.message ?? String(error)}`,
+      });
+    try {
+      sink.deliver(delivery.event, controller.signal).then(finish, threw);
+    } catch (error) {
+      threw(error);
+    }
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
