@@ -44,8 +44,9 @@ export interface SubscriptionOptions {
    */
   select?: (event: CloudEvent) => boolean;
   /**
-   * Deliveries outstanding at once, over every process (JetStream's max_ack_pending). The default, 1,
-   * keeps the order: a retry holds back the events behind it, as the router's queues always did.
+   * Deliveries outstanding at once, over every process (JetStream's max_ack_pending); each process
+   * handles one at a time. The default, 1, keeps the order: a retry holds back the events behind it,
+   * as the router's queues always did. The memory bus is always one at a time.
    */
   maxInFlight?: number;
   /** How long one delivery may take before it is handed to another process (default 60 s). */

@@ -521,7 +521,8 @@ class JetStreamSubscription {
           const entry = { settled: false, done: Promise.resolve() };
           entry.done = this.#handle(msg, entry).finally(() => this.#active.delete(msg));
           this.#active.set(msg, entry);
-          // The server hands out at most max_ack_pending at once; with one, this keeps the order.
+          // One at a time in this process; max_ack_pending above one lets other processes work meanwhile
+          // (and gives up the order). With one, a retry holds back the events behind it.
           await entry.done;
         }
       } catch (error) {
