@@ -7,7 +7,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import winston from "winston";
-import type { NotifierSpec } from "../../src/api/v1alpha1/index.ts";
+import type { Notifier, NotifierSpec } from "../../src/api/v1alpha1/index.ts";
+import { DataPlane } from "../../src/app/index.ts";
 import { createNotifierSink, NotifierConfigError, WebhookSink } from "../../src/notifiers/index.ts";
 import { createLogger, type Logger } from "../../src/observability/logger.ts";
 import { LocalSecretResolver } from "../../src/secrets/index.ts";
@@ -146,5 +147,27 @@ describe("a notifier URL with credentials is a configuration error", () => {
       createNotifierSink(spec, { secrets }),
       /^NotifierConfigError: spec\.slack\.webhookUrl: the URL must not carry credentials/,
     );
+  });
+
+  test("the data plane reports it as that notifier's problem, and applies the others", async () => {
+    const plane = new DataPlane({
+      ingress: { host: "127.0.0.1", port: 0 },
+      management: { host: "127.0.0.1", port: 0 },
+      secrets,
+      log: createLogger("credentials-test", "error"),
+    });
+    const notifier = (name: string, spec: NotifierSpec): Notifier =>
+      ({ apiVersion: "patchbay.dev/v1alpha1", kind: "Notifier", metadata: { name }, spec }) as Notifier;
+    const problems = await plane.setNotifiers([
+      notifier("with-password", { type: "webhook", webhook: { url: { env: "HOOK" } } }),
+      notifier("fine", { type: "log" }),
+    ]);
+    assert.deepEqual(
+      problems.map((problem) => problem.name),
+      ["with-password"],
+    );
+    assert.match(problems[0]!.message, /must not carry credentials/);
+    assert.deepEqual(Object.keys(plane.router.stats().notifiers), ["fine"]);
+    await plane.stop(0);
   });
 });
