@@ -14,8 +14,9 @@ import { fanout } from "./fanout.ts";
 import { dispatch } from "./dispatch.ts";
 import { memory } from "./memory.ts";
 import { reconcile } from "./reconcile.ts";
+import { compiled } from "./compiled.ts";
 
-const BENCHMARKS: Benchmark[] = [ingress, router, fanout, dispatch, memory, reconcile];
+const BENCHMARKS: Benchmark[] = [ingress, router, fanout, dispatch, memory, reconcile, compiled];
 
 const { values } = parseArgs({
   options: {
