@@ -271,7 +271,9 @@ export class JetStreamBus implements EventBus {
     }
     const consumer = await this.#js.consumers.get(this.#settings.stream, durable);
     const subscription = new JetStreamSubscription(notifier, handler, options, {
-      consume: () => consumer.consume({ max_messages: Math.max(1, options.maxInFlight ?? 1) }),
+      // Short pulls: a pull left behind by a process that went away is not waited on for long.
+      consume: () =>
+        consumer.consume({ max_messages: Math.max(1, options.maxInFlight ?? 1), expires: 5_000 }),
       info: async () => {
         const info = await consumer.info();
         return { pending: info.num_pending, ackPending: info.num_ack_pending };
