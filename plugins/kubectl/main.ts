@@ -1,9 +1,12 @@
 /**
- * kubectl: runs the real kubectl, never through a shell, read-only by default. Every argument is
- * checked against allow-lists before anything runs; output is bounded and so is the time.
+ * kubectl: runs the real kubectl, never through a shell, read-only. Every argument is checked, on
+ * kubectl's own reading of it, before anything runs; output, time and the number of kubectl
+ * processes at once are bounded.
  */
+import { status } from "@grpc/grpc-js";
 import { ExecutorError, serveExecutor } from "@patchbay/sdk";
-import { checkCommand, DEFAULT_DENIED_RESOURCES, READ_ONLY_VERBS, Refusal } from "./policy.ts";
+import { Busy, ProcessLimit } from "./limit.ts";
+import { checkCommand, DEFAULT_DENIED_RESOURCES, KNOWN_VERBS, READ_ONLY_VERBS, Refusal } from "./policy.ts";
 import { runKubectl } from "./run.ts";
 
 interface KubectlConfig {
@@ -15,7 +18,12 @@ interface KubectlConfig {
   defaultNamespace?: string;
   timeoutSeconds: number;
   maxOutputBytes: number;
+  maxConcurrent: number;
+  maxQueued: number;
 }
+
+// One executor per plugin process: this bounds its kubectl processes whatever arrives.
+const processLimit = new ProcessLimit();
 
 const nameList = (description: string, defaultValue: string[]) => ({
   type: "array",
@@ -39,7 +47,13 @@ await serveExecutor<KubectlConfig>({
         default: "kubectl",
         description: "The kubectl binary: a path, or a name looked up on PATH.",
       },
-      verbs: nameList("Allowed verbs. Default: read-only ones.", READ_ONLY_VERBS),
+      verbs: {
+        type: "array",
+        items: { enum: KNOWN_VERBS },
+        uniqueItems: true,
+        default: READ_ONLY_VERBS,
+        description: `Allowed verbs, among those whose grammar the executor knows: ${KNOWN_VERBS.join(", ")}.`,
+      },
       resources: nameList("Allowed resource types (short names and singulars match too). Empty: any.", []),
       deniedResources: nameList(
         "Resource types always refused, even when `resources` is empty or lists them (short names and singulars match too). Default: secrets, whose data would be printed to the channel; [] to allow them.",
@@ -53,6 +67,21 @@ await serveExecutor<KubectlConfig>({
       },
       timeoutSeconds: { type: "number", exclusiveMinimum: 0, maximum: 600, default: 20 },
       maxOutputBytes: { type: "integer", minimum: 256, maximum: 4194304, default: 65536 },
+      maxConcurrent: {
+        type: "integer",
+        minimum: 1,
+        maximum: 64,
+        default: 4,
+        description: "kubectl processes run at once; further commands wait in a queue.",
+      },
+      maxQueued: {
+        type: "integer",
+        minimum: 0,
+        maximum: 1000,
+        default: 16,
+        description:
+          "Commands that may wait for a kubectl process; beyond that a command is answered unavailable at once.",
+      },
     },
   },
   async execute({ args, prefix, config, signal, log }) {
@@ -65,11 +94,25 @@ await serveExecutor<KubectlConfig>({
       throw err;
     }
     log.info("running kubectl", { args: checked.args });
-    const outcome = await runKubectl(config.kubectlPath, checked.args, {
-      timeoutMs: config.timeoutSeconds * 1000,
-      maxOutputBytes: config.maxOutputBytes,
-      signal,
-    });
+    const outcome = await processLimit
+      .run(
+        () =>
+          runKubectl(config.kubectlPath, checked.args, {
+            timeoutMs: config.timeoutSeconds * 1000,
+            maxOutputBytes: config.maxOutputBytes,
+            signal,
+          }),
+        config,
+        signal,
+      )
+      .catch((err: unknown) => {
+        // The protocol has no "unavailable" ExecuteErrorCode: gRPC UNAVAILABLE is what the hub answers
+        // as unavailable (HTTP 503) with this message, without marking the plugin unhealthy.
+        if (err instanceof Busy) throw Object.assign(new Error(err.message), { code: status.UNAVAILABLE });
+        if (signal.aborted)
+          throw new ExecutorError("timeout", "cancelled by the caller while waiting for kubectl");
+        throw err;
+      });
     switch (outcome.kind) {
       case "not-started":
         throw new ExecutorError("failed", `kubectl could not be started: ${outcome.reason}`);
@@ -94,7 +137,7 @@ await serveExecutor<KubectlConfig>({
       `Verbs: ${config.verbs.join(", ")}.`,
       `Resources: ${config.resources.length > 0 ? config.resources.join(", ") : "any"}${config.deniedResources.length > 0 ? ` (never ${config.deniedResources.join(", ")})` : ""}.`,
       `Namespaces: ${config.namespaces.length > 0 ? config.namespaces.join(", ") : "any"}${config.defaultNamespace ? ` (default ${config.defaultNamespace})` : ""}.`,
-      "Flags: -n, -o, -l, -A, --field-selector, --tail, -c, --since, -p and other read-only ones; no --watch, --follow, files or identity flags.",
+      "Put the verb first; each verb takes its own read-only flags (-n, -o, -l, -A, --field-selector; logs: --tail, -c, --since, -p …); no --watch, --follow, files or identity flags.",
     ].join("\n"),
 });
 
