@@ -35,6 +35,12 @@ const recorder = script(
 );
 const slow = script("slow-kubectl", "echo starting; exec sleep 30");
 const chatty = script("chatty-kubectl", "head -c 300000 /dev/zero | tr '\\000' x");
+const concurrencyLog = join(dir, "concurrency.log");
+// Records its start and end, so the test can count how many ran at once.
+const counted = script(
+  "counted-kubectl",
+  `echo "start $$" >> '${concurrencyLog}'; sleep 1; echo "end $$" >> '${concurrencyLog}'; echo done`,
+);
 const failing = script(
   "failing-kubectl",
   'echo "Error from server (NotFound): pods \\"nope\\" not found" >&2; exit 1',
@@ -462,6 +468,49 @@ describe("kubectl executor", () => {
     // The plugin is still serving, and the slow kubectl is not holding it up.
     const answer = await run(["version", "--client", "-o", "json"]);
     assert.equal(answer.errorCode, ExecuteErrorCode.EXECUTE_ERROR_CODE_OK);
+  });
+
+  it("bounds concurrent kubectl processes: 100 commands at once, at most maxConcurrent run, the excess is told why at once", async () => {
+    const limits = { kubectlPath: counted, maxConcurrent: 4, maxQueued: 8 };
+    const started = Date.now();
+    // Each answer with the time it came: a command turned away must not have waited for a slot.
+    const answers = await Promise.allSettled(
+      Array.from({ length: 100 }, () =>
+        run(["get", "pods"], limits, 30_000).then(
+          (answer) => ({ answer, ms: Date.now() - started }),
+          (err: grpc.ServiceError) => Promise.reject(Object.assign(err, { ms: Date.now() - started })),
+        ),
+      ),
+    );
+    const ran = answers.filter((a) => a.status === "fulfilled");
+    const busy = answers.filter((a) => a.status === "rejected");
+    for (const { value } of ran) {
+      assert.equal(value.answer.errorCode, ExecuteErrorCode.EXECUTE_ERROR_CODE_OK, value.answer.errorMessage);
+    }
+    assert.ok(ran.length >= 12, `only ${ran.length} ran`);
+    assert.ok(busy.length >= 50, `only ${busy.length} were turned away`);
+    for (const { reason } of busy as PromiseRejectedResult[]) {
+      const err = reason as grpc.ServiceError & { ms: number };
+      assert.equal(err.code, grpc.status.UNAVAILABLE, err.message);
+      assert.match(
+        err.details,
+        /^the kubectl executor is at its limit: 4 kubectl processes running \(maxConcurrent 4\) and 8 commands waiting \(maxQueued 8\); try again shortly$/,
+      );
+      assert.ok(err.ms < 900, `turned away after ${err.ms} ms, not at once`);
+    }
+    // The processes never overlapped more than maxConcurrent deep.
+    let running = 0;
+    let most = 0;
+    const events = readFileSync(concurrencyLog, "utf8").split("\n").filter(Boolean);
+    for (const event of events) {
+      running += event.startsWith("start") ? 1 : -1;
+      most = Math.max(most, running);
+    }
+    assert.equal(events.length, 2 * ran.length);
+    assert.equal(most, 4);
+    // Still healthy and serving.
+    const answer = await run(["version", "--client", "-o", "json"]);
+    assert.equal(answer.errorCode, ExecuteErrorCode.EXECUTE_ERROR_CODE_OK, answer.errorMessage);
   });
 
   it("says so when kubectl cannot be found", async () => {
