@@ -3,6 +3,7 @@
  * keys and call the reconciler. The queue guarantees no key is reconciled twice at once; a
  * reconcile that throws is retried with per-key exponential backoff, one that succeeds resets it.
  */
+import { isDeepStrictEqual } from "node:util";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
 import type { Logger } from "../observability/logger.ts";
@@ -43,6 +44,31 @@ interface WatchedSource {
   keysOf: (obj: KubernetesObject) => ObjectKey[];
 }
 
+export interface WatchOptions<T extends KubernetesObject> {
+  /**
+   * Whether an update is worth a reconcile (controller-runtime's predicates); default: every update.
+   * Adds and deletes always are.
+   */
+  updateMatters?: (old: T, obj: T) => boolean;
+}
+
+/**
+ * An update that changed more than the status (controller-runtime's GenerationChangedPredicate, plus the
+ * metadata a reconcile acts on). The reconciler's own status writes would otherwise each trigger another
+ * reconcile of an object whose spec did not move: work, and GETs, for nothing.
+ */
+export function specOrMetadataChanged(old: KubernetesObject, obj: KubernetesObject): boolean {
+  const before = old.metadata ?? {};
+  const after = obj.metadata ?? {};
+  return (
+    before.generation !== after.generation ||
+    before.deletionTimestamp !== after.deletionTimestamp ||
+    !isDeepStrictEqual(before.finalizers ?? [], after.finalizers ?? []) ||
+    !isDeepStrictEqual(before.labels ?? {}, after.labels ?? {}) ||
+    !isDeepStrictEqual(before.annotations ?? {}, after.annotations ?? {})
+  );
+}
+
 export class Controller {
   readonly name: string;
   readonly #reconciler: Reconciler;
@@ -79,15 +105,22 @@ export class Controller {
    * Reconciles the keys `map` returns for every object the informer adds, updates or deletes;
    * by default the object's own key. Call before start().
    */
-  watch<T extends KubernetesObject>(informer: ResourceInformer<T>, map?: (obj: T) => ObjectKey[]): this {
+  watch<T extends KubernetesObject>(
+    informer: ResourceInformer<T>,
+    map?: (obj: T) => ObjectKey[],
+    options: WatchOptions<T> = {},
+  ): this {
     const keysOf = (map ?? ((obj: T) => [keyOf(obj)])) as (obj: KubernetesObject) => ObjectKey[];
     const source: WatchedSource = {
       informer: informer as unknown as ResourceInformer<KubernetesObject>,
       keysOf,
     };
     this.#sources.push(source);
+    const updateMatters = options.updateMatters ?? (() => true);
     informer.on("add", (obj) => this.#enqueueFor(source, obj));
-    informer.on("update", (_old, obj) => this.#enqueueFor(source, obj));
+    informer.on("update", (old, obj) => {
+      if (updateMatters(old, obj)) this.#enqueueFor(source, obj);
+    });
     informer.on("delete", (obj) => this.#enqueueFor(source, obj));
     return this;
   }

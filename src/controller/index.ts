@@ -14,7 +14,14 @@ export {
 } from "./rate-limiter.ts";
 export { WorkQueue, type WorkQueueOptions } from "./work-queue.ts";
 export { ResourceInformer, type ResourceInformerEvents, type ResourceInformerOptions } from "./informer.ts";
-export { Controller, type ControllerOptions, type Reconciler, type ReconcileResult } from "./controller.ts";
+export {
+  Controller,
+  specOrMetadataChanged,
+  type ControllerOptions,
+  type Reconciler,
+  type ReconcileResult,
+  type WatchOptions,
+} from "./controller.ts";
 export { Manager, type ManagerOptions, type Runnable } from "./manager.ts";
 export {
   LeaderElector,

@@ -195,7 +195,9 @@ export class PluginConnection {
 
   async #connect(session: number): Promise<void> {
     const client = this.#client!;
-    this.#setState("Connecting", "Connecting", `connecting to ${this.#target.address}`);
+    // No "Connecting" here: a first attempt starts in that phase, and a retry keeps reporting why the last
+    // attempt failed. Flipping to Connecting and back on every retry tells statuses and logs nothing new,
+    // and costs a status write and a log line per attempt for every plugin that is down.
     try {
       const described = await callUnary(client, client.describe, {}, this.#timings.describeTimeoutMs);
       if (session !== this.#session) return;

@@ -76,17 +76,10 @@ export class Cluster {
     if (!this.#mayWrite()) throw new NotLeadingError(`not leading any more: ${what} not sent`);
   }
 
-  async read<T extends Workload>(
-    kind: WorkloadKind,
-    namespace: string,
-    name: string,
-  ): Promise<T | undefined> {
+  /** Patchbay's own Deployment, which sidecars join (plugin workloads are read from informers). */
+  async readDeployment(namespace: string, name: string): Promise<V1Deployment | undefined> {
     try {
-      if (kind === "Deployment") return (await this.#apps.readNamespacedDeployment({ name, namespace })) as T;
-      if (kind === "Service") return (await this.#core.readNamespacedService({ name, namespace })) as T;
-      if (kind === "NetworkPolicy")
-        return (await this.#networking.readNamespacedNetworkPolicy({ name, namespace })) as T;
-      return (await this.#core.readNamespacedServiceAccount({ name, namespace })) as T;
+      return await this.#apps.readNamespacedDeployment({ name, namespace });
     } catch (error) {
       if (statusCode(error) === 404) return undefined;
       throw error;

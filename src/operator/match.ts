@@ -23,10 +23,20 @@ export function matchesDesired(live: unknown, desired: unknown): boolean {
     if (typeof live !== "object" || live === null || Array.isArray(live)) return false;
     const record = live as Record<string, unknown>;
     const extra = NEVER_DEFAULTED.some((key) => !(key in desired) && isSet(record[key]));
-    return !extra && Object.entries(desired).every(([key, value]) => matchesDesired(record[key], value));
+    return (
+      !extra && Object.entries(desired).every(([key, value]) => matchesDesired(liveField(record, key), value))
+    );
   }
   // Ports and quantities may come back as numbers or strings ("1" vs 1).
   return live === desired || (live !== undefined && live !== null && String(live) === String(desired));
+}
+
+/**
+ * client-node's models call a NetworkPolicy rule's `from` `_from` (a reserved word): an object listed
+ * through them has `_from`, one from a watch event the wire's `from`. The informer's cache holds both.
+ */
+function liveField(record: Record<string, unknown>, key: string): unknown {
+  return key === "_from" && !(key in record) ? record.from : record[key];
 }
 
 function isSet(value: unknown): boolean {

@@ -21,6 +21,7 @@ import {
   keyOf,
   Manager,
   ResourceInformer,
+  specOrMetadataChanged,
   uniqueIdentity,
   type ObjectKey,
 } from "../controller/index.ts";
@@ -28,16 +29,24 @@ import type { ConnectionTimings } from "../hub/index.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { Cluster } from "./cluster.ts";
 import { newIngressTokenSecret } from "./ingress-token-secret.ts";
-import { MANAGED_BY, MANAGER_POD_LABELS } from "./names.ts";
+import { MANAGER_POD_LABELS } from "./names.ts";
 import { DataPlaneSync } from "./data-plane-sync.ts";
 import { NotifierReconciler } from "./notifier-reconciler.ts";
 import type { NotifierObject, PluginObject } from "./resources.ts";
 import { PluginReconciler, type ManagerDeploymentRef } from "./plugin-reconciler.ts";
+import { controllerOwnerKeys, OwnedObjects, WORKLOAD_KINDS } from "./owned-objects.ts";
+import { statusShownOf } from "./plugin-status.ts";
 import { PluginTargets } from "./plugin-targets.ts";
 import { KubernetesSecretResolver } from "./secrets.ts";
 
 export const LEASE_NAME = "patchbay-leader";
 export const MANAGER_DEPLOYMENT = "patchbay-controller-manager";
+/**
+ * Reconciles in flight per controller. Each is a short sequence of writes (reads come from caches), so a
+ * few in parallel hide the API server's latency; this bound, with the work queue's per-key exclusivity, is
+ * also the client-side pacing: at most this many requests per controller in flight, none at rest.
+ */
+export const DEFAULT_RECONCILE_WORKERS = 4;
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -50,6 +59,8 @@ export interface OperatorOptions {
   ingress: { host: string; port: number; tokens?: string[]; allowAnonymous?: boolean };
   management: { host: string; port: number };
   leaderElection?: { leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  /** Workers per controller (DEFAULT_RECONCILE_WORKERS). */
+  reconcileWorkers?: number;
   /**
    * Patchbay's own Deployment, which sidecar plugins join. Unset when Patchbay does not run in the
    * cluster (e.g. `patchbay operator` from a laptop's KUBECONFIG): sidecars are then refused rather
@@ -123,12 +134,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const executors = informer<PluginObject>("executorplugins");
   const notifiers = informer<NotifierObject>("notifiers");
   const managerDeployment = options.managerDeployment;
-  const deployments = deploymentInformer(
-    kubeConfig,
-    watchNamespace,
-    `app.kubernetes.io/managed-by=${MANAGED_BY}`,
-    log,
-  );
+  const owned = new OwnedObjects(kubeConfig, watchNamespace, log);
+  const deployments = owned.informers.Deployment as ResourceInformer<V1Deployment>;
   // Patchbay's own Deployment, so a sidecar container taken out of it (by hand, by another tool) is put back.
   const ownDeployment =
     managerDeployment &&
@@ -157,12 +164,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   });
   const pluginControllers = (["source", "executor"] as const).map((kind) => {
     const informer = kind === "source" ? sources : executors;
+    const ownerKind = kind === "source" ? "SourcePlugin" : "ExecutorPlugin";
     const controller = new Controller({
       name: `${kind}plugin`,
       reconciler: new PluginReconciler({
         kind,
         informer,
         cluster,
+        owned,
         hub: dataPlane.hub,
         sync,
         recorder,
@@ -171,12 +180,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         managerNamespace: options.podNamespace,
       }),
       registry: dataPlane.registry,
+      maxConcurrentReconciles: options.reconcileWorkers ?? DEFAULT_RECONCILE_WORKERS,
       log,
     });
-    controller.watch(informer);
-    controller.watch(deployments, (deployment) =>
-      ownerKeys(deployment, kind === "source" ? "SourcePlugin" : "ExecutorPlugin"),
-    );
+    controller.watch(informer, undefined, { updateMatters: specOrMetadataChanged });
+    for (const workloadKind of WORKLOAD_KINDS) {
+      controller.watch(owned.informers[workloadKind], (object) => controllerOwnerKeys(object, ownerKind));
+    }
     if (ownDeployment && managerDeployment) {
       controller.watch(ownDeployment, (deployment) =>
         deployment.metadata?.name === managerDeployment.name
@@ -193,14 +203,23 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       name: "notifier",
       reconciler: new NotifierReconciler({ informer: notifiers, cluster, sync, recorder, log }),
       registry: dataPlane.registry,
+      maxConcurrentReconciles: options.reconcileWorkers ?? DEFAULT_RECONCILE_WORKERS,
       log,
-    }).watch(notifiers),
+    }).watch(notifiers, undefined, { updateMatters: specOrMetadataChanged }),
   };
 
-  // Enqueueing is ignored while a controller is not running, i.e. on a replica that does not lead.
+  // Enqueueing is ignored while a controller is not running, i.e. on a replica that does not lead. Only a
+  // change the status would show is worth a reconcile: an unreachable plugin reports every retry.
+  const shownStates = new Map<string, string>();
   dataPlane.hub.on("state", (state) => {
+    const shown = JSON.stringify(statusShownOf(state));
+    const id = `${state.kind}/${state.name}`;
     const key = sync.owner(state.kind, state.name);
-    if (key) controllers[state.kind].enqueue(key);
+    // A plugin no longer owned by any resource is forgotten, so the map holds only live plugins.
+    if (!key) return void shownStates.delete(id);
+    if (shownStates.get(id) === shown) return;
+    shownStates.set(id, shown);
+    controllers[state.kind].enqueue(key);
   });
   sync.on("changed", (kind, key) => controllers[kind].enqueue(key));
 
@@ -280,13 +299,6 @@ function sidecarKeys(informer: ResourceInformer<PluginObject>, namespace: string
     .list()
     .filter((plugin) => plugin.spec?.runtime?.sidecar && plugin.metadata.namespace === namespace)
     .map(keyOf);
-}
-
-function ownerKeys(obj: KubernetesObject, kind: string): ObjectKey[] {
-  const owner = obj.metadata?.ownerReferences?.find(
-    (reference) => reference.controller && reference.kind === kind,
-  );
-  return owner ? [{ namespace: obj.metadata?.namespace, name: owner.name }] : [];
 }
 
 /**

@@ -4,7 +4,7 @@
  * status conditions. Handing plugins to the hub is the DataPlaneSync's, on every replica; this waits
  * for it to catch up with the cache, then reads this replica's hub for Connected and ConfigValid.
  */
-import type { KubernetesObject, V1Container, V1Deployment } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Container } from "@kubernetes/client-node";
 import { runtimeMode, type PluginStatus, type RuntimeMode } from "../api/v1alpha1/index.ts";
 import type {
   EventRecorder,
@@ -18,6 +18,7 @@ import type { Logger } from "../observability/logger.ts";
 import { apiMessage, statusCode, type Cluster, type WorkloadKind } from "./cluster.ts";
 import type { DataPlaneSync } from "./data-plane-sync.ts";
 import { matchesDesired } from "./match.ts";
+import { WORKLOAD_KINDS, type OwnedObjectCache } from "./owned-objects.ts";
 import { FINALIZER, workloadName } from "./names.ts";
 import {
   deploymentVerdict,
@@ -34,6 +35,11 @@ import type { PluginObject } from "./resources.ts";
 import { writeStatus } from "./status-writer.ts";
 import { podWorkload, sidecarContainer, sidecarRefusal } from "./workloads.ts";
 
+/** A create refused as AlreadyExists for an object the cache does not hold yet. */
+class CacheBehindError extends Error {
+  override name = "CacheBehindError";
+}
+
 export interface ManagerDeploymentRef {
   namespace: string;
   name: string;
@@ -43,6 +49,8 @@ export interface PluginReconcilerOptions {
   kind: PluginKindName;
   informer: ResourceInformer<PluginObject>;
   cluster: Cluster;
+  /** The pod-mode workloads as cached: read here, never from the API server. */
+  owned: OwnedObjectCache;
   /** This replica's hub, whose view of the plugin becomes Connected and ConfigValid. */
   hub: Pick<PluginHub, "state">;
   sync: Pick<DataPlaneSync, "syncPlugins" | "placement">;
@@ -88,7 +96,13 @@ export class PluginReconciler implements Reconciler {
     };
     if (mode) {
       await this.#cleanUpOtherModes(plugin, mode);
-      observation.workload = await this.#ensureWorkload(plugin, mode, suspended);
+      try {
+        observation.workload = await this.#ensureWorkload(plugin, mode, suspended);
+      } catch (error) {
+        // Not a failure: the object's add event is on its way, and reconciles this again.
+        if (error instanceof CacheBehindError) return { requeue: true };
+        throw error;
+      }
     }
     await sync.syncPlugins(this.kind);
     const placement = sync.placement(this.kind, key);
@@ -126,16 +140,25 @@ export class PluginReconciler implements Reconciler {
     };
   }
 
-  /** Creates the object, or updates it when it differs; refuses to adopt one another owner holds. */
+  /**
+   * Creates the object, or updates it when it differs from the cached one; refuses to adopt one another
+   * owner holds. The cache can lag behind a create of our own: the server's AlreadyExists then means
+   * "reconcile again once the cache has it", which its add event does.
+   */
   async #apply<T extends KubernetesObject>(plugin: PluginObject, kind: WorkloadKind, desired: T): Promise<T> {
     const { cluster } = this.#options;
     const namespace = desired.metadata!.namespace!;
     const name = desired.metadata!.name!;
-    const live = await cluster.read<never>(kind, namespace, name);
+    const live = this.#options.owned.get<T>(kind, namespace, name);
     if (!live) {
-      const created = await cluster.create(kind, desired as never);
-      await this.#options.recorder.event(plugin, "Normal", "Created", `created ${kind} ${name}`);
-      return created as T;
+      try {
+        const created = await cluster.create(kind, desired as never);
+        void this.#options.recorder.event(plugin, "Normal", "Created", `created ${kind} ${name}`);
+        return created as T;
+      } catch (error) {
+        if (statusCode(error) !== 409) throw error;
+        throw new CacheBehindError(`${kind} ${namespace}/${name} exists but is not in the cache yet`);
+      }
     }
     const owners = (live as KubernetesObject).metadata?.ownerReferences ?? [];
     if (!owners.some((owner) => owner.uid === plugin.metadata.uid)) {
@@ -145,7 +168,7 @@ export class PluginReconciler implements Reconciler {
     }
     if (matchesDesired(live, desired)) return live as T;
     const patched = await cluster.update(kind, desired as never);
-    await this.#options.recorder.event(plugin, "Normal", "Updated", `updated ${kind} ${name}`);
+    void this.#options.recorder.event(plugin, "Normal", "Updated", `updated ${kind} ${name}`);
     return patched as T;
   }
 
@@ -161,11 +184,7 @@ export class PluginReconciler implements Reconciler {
     const refusal = sidecarRefusal(plugin, manager.namespace);
     if (refusal) return { status: "False", ...refusal };
     await this.#ensureFinalizer(plugin);
-    const deployment = await this.#options.cluster.read<V1Deployment>(
-      "Deployment",
-      manager.namespace,
-      manager.name,
-    );
+    const deployment = await this.#options.cluster.readDeployment(manager.namespace, manager.name);
     if (!deployment) {
       return {
         status: "False",
@@ -200,8 +219,8 @@ export class PluginReconciler implements Reconciler {
     const namespace = plugin.metadata.namespace ?? "default";
     const name = workloadName(this.kind, plugin.metadata.name);
     if (previous === "pod" && mode !== "pod") {
-      for (const kind of ["Deployment", "Service", "ServiceAccount", "NetworkPolicy"] as const) {
-        const live = await this.#options.cluster.read<never>(kind, namespace, name);
+      for (const kind of WORKLOAD_KINDS) {
+        const live = this.#options.owned.get(kind, namespace, name);
         const owned = (live as KubernetesObject | undefined)?.metadata?.ownerReferences?.some(
           (owner) => owner.uid === plugin.metadata.uid,
         );
@@ -224,11 +243,7 @@ export class PluginReconciler implements Reconciler {
     const manager = this.#options.managerDeployment;
     if (!manager) return;
     const name = workloadName(this.kind, plugin.metadata.name);
-    const deployment = await this.#options.cluster.read<V1Deployment>(
-      "Deployment",
-      manager.namespace,
-      manager.name,
-    );
+    const deployment = await this.#options.cluster.readDeployment(manager.namespace, manager.name);
     const operations = removeContainerPatch(deployment?.spec?.template?.spec?.containers ?? [], name);
     if (operations.length === 0) return;
     await this.#options.cluster.jsonPatchDeployment(manager.namespace, manager.name, operations);

@@ -93,6 +93,19 @@ function mark(conditions: ConditionManager, type: string, verdict: Verdict): voi
   else conditions.markUnknown(type, verdict.reason, verdict.message);
 }
 
+/**
+ * What of the hub's view a plugin's status shows (its ConfigValid and Connected verdicts and the plugin
+ * it describes): a hub state change that leaves this unchanged needs no reconcile.
+ */
+export function statusShownOf(hub: PluginState): object {
+  const { name, version, description } = hub.plugin ?? {};
+  return {
+    config: configVerdict(hub),
+    connected: connectedVerdict(hub),
+    plugin: [name, version, description],
+  };
+}
+
 function configVerdict(hub: PluginState | undefined): Verdict {
   if (hub?.phase === "ConfigInvalid")
     return { status: "False", reason: "ConfigInvalid", message: hub.message };

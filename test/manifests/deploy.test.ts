@@ -32,9 +32,9 @@ describe("the manager Deployment", () => {
     assert.equal(find("PodDisruptionBudget", "patchbay-controller-manager").spec.minAvailable, 1);
   });
 
-  it("runs `node src/cli/main.ts operator` from the released image", () => {
+  it("runs the compiled `node src/cli/main.js operator` from the released image", () => {
     assert.equal(manager().image, "ghcr.io/patchbay/patchbay:0.1.0");
-    assert.deepEqual([...manager().command, ...manager().args], ["node", "src/cli/main.ts", "operator"]);
+    assert.deepEqual([...manager().command, ...manager().args], ["node", "src/cli/main.js", "operator"]);
   });
 
   it("is non-root, read-only, without privilege escalation or capabilities, under RuntimeDefault seccomp", () => {
@@ -150,9 +150,9 @@ describe("RBAC", () => {
       manager[`patchbay.dev/${kind}/finalizers`] = ["update"];
     }
     manager["apps/deployments"] = ["create", "delete", "get", "list", "patch", "watch"];
-    manager["/services"] = ["create", "delete", "get", "patch"];
-    manager["/serviceaccounts"] = ["create", "delete", "get", "patch"];
-    manager["networking.k8s.io/networkpolicies"] = ["create", "delete", "get", "update"];
+    manager["/services"] = ["create", "delete", "list", "patch", "watch"];
+    manager["/serviceaccounts"] = ["create", "delete", "list", "patch", "watch"];
+    manager["networking.k8s.io/networkpolicies"] = ["create", "delete", "list", "update", "watch"];
     manager["/events"] = ["create", "patch"];
     assert.deepEqual(grants("ClusterRole", "patchbay-manager-role"), manager);
     assert.deepEqual(grants("ClusterRole", "patchbay-secret-reader"), { "/secrets": ["get"] });
@@ -232,18 +232,30 @@ describe("the Dockerfile", () => {
 
   it("runs as numeric non-root user 1000 with the same command the Deployment uses", () => {
     assert.match(finalStage, /^USER 1000:1000$/m);
-    assert.match(finalStage, /^ENTRYPOINT \["node", "src\/cli\/main.ts"\]$/m);
+    assert.match(finalStage, /^ENTRYPOINT \["node", "src\/cli\/main.js"\]$/m);
     assert.match(finalStage, /^CMD \["operator"\]$/m);
   });
 
-  it("copies what exists and what the program needs, and .dockerignore keeps it", () => {
-    const copied = [...finalStage.matchAll(/^COPY (?!--from)(\S+)/gm)].map((m) => m[1]!);
-    for (const needed of ["package.json", "bin", "proto", "src", "plugins"]) {
+  it("compiles what exists in a build stage, and the image takes the compiled tree where its sources sit", () => {
+    // Every path copied from the build context, in any stage, exists and is not dropped by .dockerignore.
+    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+    for (const needed of [
+      "package-lock.json",
+      "tsconfig.build.json",
+      "src",
+      "plugins",
+      "packages/sdk/src",
+      "proto",
+    ]) {
       assert.ok(copied.includes(needed), `COPY ${needed}`);
-      assert.ok(existsSync(join(ROOT, needed)), needed);
-      assert.ok(!ignored.includes(needed), `.dockerignore drops ${needed}`);
     }
-    assert.ok(existsSync(join(ROOT, "src/cli/main.ts")), "the entrypoint exists");
+    for (const path of copied) {
+      assert.ok(existsSync(join(ROOT, path)), `${path} exists`);
+      assert.ok(!ignored.includes(path), `.dockerignore drops ${path}`);
+    }
+    assert.match(finalStage, /^COPY --from=build \/app\/dist\/src \.\/src$/m);
+    assert.match(finalStage, /^COPY --from=build \/app\/dist\/plugins \.\/plugins$/m);
+    assert.ok(existsSync(join(ROOT, "src/cli/main.ts")), "the entrypoint's source exists");
     for (const dropped of [".git", "node_modules", "test", "**/*.test.ts"])
       assert.ok(ignored.includes(dropped), dropped);
   });

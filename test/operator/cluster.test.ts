@@ -27,6 +27,12 @@ it("sends no write once mayWrite says this replica no longer leads, and reads on
     api.get({ apiVersion: "v1", kind: "ServiceAccount", name: "while-leading", namespace: "team-a" }),
   );
 
+  api.create({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "readable", namespace: "team-a" },
+    data: { token: "dG9rZW4=" },
+  });
   leading = false;
   api.clearRequests();
   await assert.rejects(cluster.create("ServiceAccount", account("after")), NotLeadingError);
@@ -45,5 +51,5 @@ it("sends no write once mayWrite says this replica no longer leads, and reads on
     [],
     "no write reached the API server",
   );
-  assert.ok(await cluster.read("ServiceAccount", "team-a", "while-leading"));
+  assert.ok(await cluster.readSecret("team-a", "readable"), "reads are not fenced");
 });

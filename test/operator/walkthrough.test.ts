@@ -33,8 +33,10 @@ describe("the README walkthrough, with the real kubectl", () => {
     // Every sample's plugin, from the entrypoint its Pod would run; the kubernetes source reads the double.
     await Promise.all(
       samplePlugins.map(async (object) => {
+        // The image runs the compiled entrypoint (plugins/<name>/main.js); here, the source it is built from.
         const entrypoint = (object.spec.runtime.pod.args as string[]).find((arg) => /\.m?[jt]s$/.test(arg))!;
-        const started = await startPluginProcess(entrypoint, { KUBECONFIG: kubeconfig });
+        const source = entrypoint.replace(/\.js$/, ".ts");
+        const started = await startPluginProcess(source, { KUBECONFIG: kubeconfig });
         plugins.push(started);
         endpoints.set(object.metadata.name, started.address);
       }),
