@@ -8,7 +8,9 @@ import { describe, it } from "node:test";
 import {
   canonicalResource,
   checkCommand,
+  commandFlags,
   DEFAULT_DENIED_RESOURCES,
+  GLOBAL_FLAGS,
   KNOWN_VERBS,
   READ_ONLY_VERBS,
   Refusal,
@@ -149,14 +151,14 @@ describe("kubectl policy: flags as pflag reads them", () => {
       values: ["selector", "sort-by"],
       shorthands: { l: "selector" },
     },
-    explain: { booleans: ["recursive"], values: ["api-version"], shorthands: {} },
+    explain: { booleans: ["recursive"], values: ["api-version"], shorthands: { o: "output" } },
     "api-resources": {
       booleans: ["cached", "namespaced", "no-headers"],
       values: ["api-group", "categories", "sort-by", "verbs"],
-      shorthands: {},
+      shorthands: { o: "output" },
     },
     "api-versions": { booleans: [], values: [], shorthands: {} },
-    version: { booleans: ["client"], values: [], shorthands: {} },
+    version: { booleans: ["client"], values: [], shorthands: { o: "output" } },
   };
   const globals = {
     booleans: ["help"],
@@ -250,6 +252,50 @@ describe("kubectl policy: flags as pflag reads them", () => {
       }
     });
   }
+
+  it("exposes exactly these flag tables, for the check against kubectl's help", () => {
+    const tables = Object.fromEntries(
+      [...commandFlags()].map(([command, flags]) => [
+        command,
+        {
+          booleans: flags.filter((f) => f.arity === "boolean").map((f) => f.name),
+          values: flags.filter((f) => f.arity !== "boolean").map((f) => f.name),
+          shorthands: Object.fromEntries(flags.filter((f) => f.short).map((f) => [f.short, f.name])),
+        },
+      ]),
+    );
+    const expected = Object.fromEntries(
+      Object.entries(grammar).map(([command, own]) => [
+        command,
+        {
+          booleans: own.booleans,
+          values: [
+            ...own.values,
+            ...(Object.values(own.shorthands).includes("output") ? ["output"] : []),
+          ].sort(),
+          shorthands: own.shorthands,
+        },
+      ]),
+    );
+    for (const table of Object.values(tables)) table.values.sort();
+    assert.deepEqual(tables, expected);
+    assert.deepEqual(
+      GLOBAL_FLAGS.map((f) => [f.name, f.arity, f.short]),
+      [
+        ["namespace", "value", "n"],
+        ["request-timeout", "value", undefined],
+        ["help", "boolean", "h"],
+      ],
+    );
+  });
+
+  it("names a shorthand as written when its value is missing or wrong", () => {
+    refused(["get", "pods", "-l"], "flag -l needs a value");
+    refused(["get", "pods", "-Al"], "flag -l needs a value");
+    refused(["get", "pods", "-l", "-A"], `flag -l needs a value, not the flag-like "-A"`);
+    refused(["get", "pods", "-A=yes"], `flag -A takes true or false, not "yes"`);
+    refused(["get", "pods", "-RA=1"], `flag -A takes true or false, not "1"`);
+  });
 
   it("reads -p as logs --previous, and refuses it elsewhere", () => {
     assert.deepEqual(check(["logs", "web-1", "-p"]).flags, [{ name: "previous", value: "true" }]);
@@ -368,7 +414,7 @@ describe("kubectl policy: flags as pflag reads them", () => {
 
 describe("kubectl policy: output formats, by verb, anchored", () => {
   const getFormats =
-    "json, yaml, wide, name, (jsonpath, jsonpath-as-json, go-template, template, custom-columns)=.*";
+    "json, yaml, wide, name, jsonpath=, jsonpath-as-json=, go-template=, template=, custom-columns=";
   it("get prints in the printing formats only", () => {
     for (const format of [
       "json",
@@ -484,6 +530,17 @@ describe("kubectl policy: operands and resources", () => {
     assert.deepEqual(reads(["nodes"]), ["nodes", "pods", "leases", "events"]);
     assert.deepEqual(check(["get", "sa"]).reads, ["serviceaccounts"]);
     assert.deepEqual(check(["describe", "sa", "x"], { deniedResources: [] }).resources, ["serviceaccounts"]);
+  });
+
+  it("names every type in its messages", () => {
+    refused(
+      ["describe", "sa,deploy"],
+      `resource "secrets" (read by "kubectl describe" for serviceaccounts, deployments) is always refused (deniedResources: configmaps, secrets) so that its data is never printed to a channel`,
+      { deniedResources: ["configmaps", "secrets"] },
+    );
+    refused(["get", "cm"], `resource "configmaps" is not allowed; allowed resources: pods, deploy`, {
+      resources: ["pods", "deploy"],
+    });
   });
 
   it("refuses describe serviceaccounts while Secrets are denied: kubectl lists the Secrets", () => {
@@ -630,6 +687,17 @@ describe("kubectl policy: namespaces, for every verb", () => {
   it("needs a namespace for namespaced verbs, or adds the default", () => {
     refused(["get", "pods"], "name a namespace with -n; allowed namespaces: shop, web", shopOnly);
     refused(["logs", "web-1"], "name a namespace with -n; allowed namespaces: shop, web", shopOnly);
+    refused(["describe", "pods"], "name a namespace with -n; allowed namespaces: shop, web", shopOnly);
+    refused(["top", "pod"], "name a namespace with -n; allowed namespaces: shop, web", shopOnly);
+    for (const command of [
+      ["version"],
+      ["api-versions"],
+      ["api-resources"],
+      ["explain", "pods"],
+      ["top", "node"],
+    ]) {
+      assert.deepEqual(check(command, shopOnly).args, command);
+    }
     const defaulted = check(["get", "pods"], { ...shopOnly, defaultNamespace: "web" });
     assert.deepEqual(defaulted.args, ["get", "pods", "-n", "web"]);
     assert.equal(defaulted.namespace, "web");
@@ -666,13 +734,25 @@ describe("kubectl policy: namespaces, for every verb", () => {
     refused(["get", "pods", "-n", ""], "flag --namespace needs a namespace name");
   });
 
-  it("refuses describe nodes against a namespace list: it lists the Pods of every namespace", () => {
+  it("refuses describe nodes and namespaces against a namespace list: they read in other namespaces", () => {
     refused(
       ["describe", "nodes", "-n", "shop"],
       `"kubectl describe nodes" lists the Pods of every namespace; allowed namespaces: shop, web`,
       shopOnly,
     );
-    assert.equal(check(["describe", "nodes"]).command, "describe");
+    refused(
+      ["describe", "ns", "shop", "-n", "shop"],
+      `"kubectl describe namespaces" reads the quotas and limit ranges of every namespace it describes; allowed namespaces: shop, web`,
+      shopOnly,
+    );
+    refused(["describe", "pods,no", "-n", "shop"], /^"kubectl describe nodes" lists the Pods/, shopOnly);
+    // Without a list they run, known to read across namespaces.
+    for (const type of ["nodes", "namespaces"]) {
+      const checked = check(["describe", type]);
+      assert.equal(checked.allNamespaces, true, type);
+      assert.equal(check(["get", type]).allNamespaces, false, type);
+    }
+    assert.equal(check(["describe", "pods"]).allNamespaces, false);
     assert.equal(check(["get", "nodes", "-n", "shop"], shopOnly).command, "get");
   });
 });
@@ -711,9 +791,10 @@ describe("kubectl policy: canonical resource names", () => {
       gateway: "gateways",
       storageclass: "storageclasses",
       ingressclass: "ingressclasses",
+      keypolicy: "keypolicies",
+      "": "s",
       secret: "secrets",
       constructor: "constructors",
-      "": "s",
     };
     for (const [name, plural] of Object.entries(expected))
       assert.equal(canonicalResource(name), plural, name);

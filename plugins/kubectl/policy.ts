@@ -59,8 +59,8 @@ interface VerbGrammar {
   /** This verb's own flags; the allowed global flags come on top. */
   flags: FlagSpec[];
   operands: Operands;
-  /** The `-o` values allowed, anchored; only for verbs that have `-o`. */
-  outputs?: RegExp;
+  /** The `-o` values allowed: a whole value, or a prefix where it ends in "="; only for verbs that have `-o`. */
+  outputs?: string[];
   /** Whether kubectl reads namespaced objects (so `-n` or `defaultNamespace` is needed with a namespace list). */
   namespaced: boolean;
 }
@@ -76,8 +76,17 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
 
 // The printing formats; never a format that reads a local file (jsonpath-file, go-template-file,
 // templatefile, custom-columns-file, …), which would print that file to chat.
-const GET_OUTPUTS =
-  /^(json|yaml|wide|name|(jsonpath|jsonpath-as-json|go-template|template|custom-columns)=.*)$/s;
+const GET_OUTPUTS = [
+  "json",
+  "yaml",
+  "wide",
+  "name",
+  "jsonpath=",
+  "jsonpath-as-json=",
+  "go-template=",
+  "template=",
+  "custom-columns=",
+];
 
 // Each verb's flags as `kubectl <verb> --help` (v1.32) lists them, minus the refused ones: -f/--filename,
 // -k/--kustomize and --template read local files, -w/--watch/--watch-only and logs -f never end,
@@ -182,7 +191,7 @@ const VERBS = new Map<string, VerbGrammar>([
     {
       operands: "explain",
       namespaced: false,
-      outputs: /^(plaintext|plaintext-openapiv2)$/,
+      outputs: ["plaintext", "plaintext-openapiv2"],
       flags: [value("api-version"), value("output", "o"), boolean("recursive")],
     },
   ],
@@ -191,7 +200,7 @@ const VERBS = new Map<string, VerbGrammar>([
     {
       operands: "none",
       namespaced: false,
-      outputs: /^(wide|name)$/,
+      outputs: ["wide", "name"],
       flags: [
         value("api-group"),
         boolean("cached"),
@@ -210,14 +219,14 @@ const VERBS = new Map<string, VerbGrammar>([
     {
       operands: "none",
       namespaced: false,
-      outputs: /^(json|yaml)$/,
+      outputs: ["json", "yaml"],
       flags: [boolean("client"), value("output", "o")],
     },
   ],
 ]);
 
 // `kubectl top` has no use of its own; cobra finds its sub-command by name or alias.
-const TOP_SUB_VERBS = new Map([
+const TOP_SUB_VERBS = new Map<string | undefined, string>([
   ["pod", "top pod"],
   ["pods", "top pod"],
   ["po", "top pod"],
@@ -240,7 +249,7 @@ export const KNOWN_VERBS = [
 export const READ_ONLY_VERBS = KNOWN_VERBS;
 
 // Flags refused with a reason of their own, by long name; shorthands map to these names.
-const REFUSAL_REASONS = new Map(
+const REFUSAL_REASONS = new Map<string | undefined, string>(
   Object.entries({
     kubeconfig: "changes the identity or the cluster kubectl talks to",
     server: "changes the identity or the cluster kubectl talks to",
@@ -291,7 +300,6 @@ const RESOURCE_ALIASES = new Map(
     rs: "replicasets",
     rc: "replicationcontrollers",
     ing: "ingresses",
-    ingress: "ingresses",
     pvc: "persistentvolumeclaims",
     pv: "persistentvolumes",
     sa: "serviceaccounts",
@@ -345,6 +353,12 @@ export function commandFlags(): Map<string, readonly FlagSpec[]> {
   return new Map([...VERBS].map(([command, grammar]) => [command, grammar.flags]));
 }
 
+// The kinds whose `describe` reads in other namespaces than the one given.
+const DESCRIBE_CROSSES_NAMESPACES = new Map([
+  ["nodes", "lists the Pods of every namespace"],
+  ["namespaces", "reads the quotas and limit ranges of every namespace it describes"],
+]);
+
 export interface CheckedCommand {
   /** The arguments to give kubectl, after the verb's namespace default is applied. */
   args: string[];
@@ -360,6 +374,7 @@ export interface CheckedCommand {
   reads: string[];
   /** The namespace kubectl will use; undefined when it uses none or its kubeconfig's. */
   namespace: string | undefined;
+  /** Whether kubectl may read in any namespace: -A, or a describe that crosses namespaces. */
   allNamespaces: boolean;
 }
 
@@ -384,9 +399,9 @@ export function checkCommand(args: string[], policy: KubectlPolicy): CheckedComm
   let namespace: string | undefined;
   let allNamespaces = false;
   for (const { name, value } of flags) {
-    if (name === "output" && !grammar.outputs!.test(value)) {
+    if (name === "output" && !isAllowedOutput(value, grammar.outputs!)) {
       throw new Refusal(
-        `output ${JSON.stringify(value)} is not allowed for "kubectl ${command}" (file-reading formats never are); allowed: ${describeOutputs(grammar.outputs!)}`,
+        `output ${JSON.stringify(value)} is not allowed for "kubectl ${command}" (file-reading formats never are); allowed: ${grammar.outputs!.join(", ")}`,
       );
     }
     if (name === "namespace") {
@@ -405,6 +420,8 @@ export function checkCommand(args: string[], policy: KubectlPolicy): CheckedComm
   const reads = command === "describe" ? withDescribeReads(resources) : resources;
   checkResources(resources, reads, policy);
 
+  const crossing =
+    command === "describe" ? resources.filter((type) => DESCRIBE_CROSSES_NAMESPACES.has(type)) : [];
   const finalArgs = [...args];
   if (policy.namespaces.length > 0) {
     if (allNamespaces) {
@@ -412,9 +429,9 @@ export function checkCommand(args: string[], policy: KubectlPolicy): CheckedComm
         `--all-namespaces is not allowed; allowed namespaces: ${policy.namespaces.join(", ")}`,
       );
     }
-    if (command === "describe" && resources.includes("nodes")) {
+    for (const type of crossing) {
       throw new Refusal(
-        `"kubectl describe nodes" lists the Pods of every namespace; allowed namespaces: ${policy.namespaces.join(", ")}`,
+        `"kubectl describe ${type}" ${DESCRIBE_CROSSES_NAMESPACES.get(type)}; allowed namespaces: ${policy.namespaces.join(", ")}`,
       );
     }
   }
@@ -431,7 +448,16 @@ export function checkCommand(args: string[], policy: KubectlPolicy): CheckedComm
       );
     }
   }
-  return { args: finalArgs, command, flags, operands, resources, reads, namespace, allNamespaces };
+  return {
+    args: finalArgs,
+    command,
+    flags,
+    operands,
+    resources,
+    reads,
+    namespace,
+    allNamespaces: allNamespaces || crossing.length > 0,
+  };
 }
 
 /** Finds the command the way cobra does (verb first, `top`'s sub-verb next) and reads its flags as pflag does. */
@@ -448,7 +474,7 @@ function readCommand(args: string[], policy: KubectlPolicy): Reading {
   }
   let command = verb;
   if (verb === "top") {
-    const subVerb = TOP_SUB_VERBS.get(rest[0] ?? "");
+    const subVerb = TOP_SUB_VERBS.get(rest[0]);
     if (subVerb === undefined) throw new Refusal(`"kubectl top" needs "pod" or "node" right after it`);
     command = subVerb;
     rest.shift();
@@ -530,16 +556,16 @@ function knownFlag(
   command: string,
 ): FlagSpec {
   if (flag) return flag;
-  const reason = longName === undefined ? undefined : REFUSAL_REASONS.get(longName);
+  const reason = REFUSAL_REASONS.get(longName);
   if (reason) throw new Refusal(`flag ${written} is not allowed: ${reason}`);
   throw new Refusal(
     `flag ${written} is not on the kubectl executor's allow-list for "kubectl ${command}"; see its README for the flags each verb accepts`,
   );
 }
 
-/** "^(json|yaml)$" → "json, yaml": the allowed formats, for the refusal message. */
-function describeOutputs(outputs: RegExp): string {
-  return outputs.source.replace(/^\^\(|\)\$$/g, "").replace(/\|/g, ", ");
+/** Whether `-o value` is one of these formats: "json" is a whole value, "jsonpath=" a prefix. */
+function isAllowedOutput(value: string, outputs: string[]): boolean {
+  return outputs.some((format) => (format.endsWith("=") ? value.startsWith(format) : value === format));
 }
 
 /** The resource types a command names: "pods,svc" → [pods, services]; "deploy/web" → [deployments]. */
@@ -567,8 +593,8 @@ function resourcesOf({ command, grammar, operands }: Reading): string[] {
     case "logs": {
       refuseExtra(2, "POD or TYPE/NAME, then optionally a container");
       // A pod's logs, whoever owns it: `logs deploy/web` reads the Deployment, then its Pods.
-      const [first = ""] = operands;
-      return unique(["pods", ...(first.includes("/") ? typesOf(first.split("/")[0]!) : [])]);
+      const first = operands[0];
+      return unique(["pods", ...(first?.includes("/") ? typesOf(first.split("/")[0]!) : [])]);
     }
     case "resources": {
       // TYPE[,TYPE] NAME… or TYPE/NAME…. kubectl refuses a mix, but every TYPE/ is counted all the same,
@@ -625,7 +651,7 @@ function unique(list: string[]): string[] {
 
 /** "Po" → "pods", "deployment.apps" → "deployments", "pod" → "pods", "storageclass" → "storageclasses". */
 export function canonicalResource(name: string): string {
-  const [type = ""] = name.toLowerCase().split(".");
+  const type = name.toLowerCase().split(".")[0]!;
   const alias = RESOURCE_ALIASES.get(type);
   if (alias) return alias;
   if (type.endsWith("ss")) return `${type}es`;
