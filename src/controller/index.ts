@@ -30,5 +30,6 @@ export {
   type LeaderElectionOptions,
   type LeaderElectorOptions,
 } from "./leader-election.ts";
+export { reuseConnections } from "./kube-connections.ts";
 export { ConditionSet, type ConditionManager, type ConditionSetOptions } from "./conditions.ts";
 export { EventRecorder, type EventRecorderOptions, type EventType } from "./event-recorder.ts";

@@ -21,6 +21,7 @@ import {
   keyOf,
   Manager,
   ResourceInformer,
+  reuseConnections,
   specOrMetadataChanged,
   uniqueIdentity,
   type ObjectKey,
@@ -87,7 +88,8 @@ export interface RunningOperator {
 
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const log = options.log ?? createLogger("patchbay");
-  const { kubeConfig, watchNamespace } = options;
+  const { watchNamespace } = options;
+  const kubeConfig = reuseConnections(options.kubeConfig);
   // Reconciles run only while leading; one still under way when leadership is lost writes nothing more.
   const cluster = new Cluster(kubeConfig, { mayWrite: () => manager.isLeader });
   const dataPlane: DataPlane = new DataPlane({

@@ -7,10 +7,21 @@ import {
 } from "../api/v1alpha1/index.ts";
 import type { PluginObject } from "./resources.ts";
 
-export function specProblems(plugin: PluginObject): string[] {
-  return plugin.kind === "ExecutorPlugin"
-    ? validateExecutorSpec((plugin as ExecutorPlugin).spec)
-    : validateSourceSpec(plugin.spec);
+// By object: an informer replaces a cached object on every change and never mutates one, so a verdict
+// holds for the object's life. Every data-plane sync asks it of every plugin (ajv and CEL each time):
+// with hundreds of plugins, recomputing it was most of a sync's cost.
+const problemsByObject = new WeakMap<PluginObject, readonly string[]>();
+
+export function specProblems(plugin: PluginObject): readonly string[] {
+  let problems = problemsByObject.get(plugin);
+  if (!problems) {
+    problems =
+      plugin.kind === "ExecutorPlugin"
+        ? validateExecutorSpec((plugin as ExecutorPlugin).spec)
+        : validateSourceSpec(plugin.spec);
+    problemsByObject.set(plugin, problems);
+  }
+  return problems;
 }
 
 /**

@@ -31,7 +31,7 @@ export interface Verdict {
 
 export interface PluginObservation {
   /** Problems validate*Spec found; non-empty means nothing else was attempted. */
-  specProblems: string[];
+  specProblems: readonly string[];
   mode?: RuntimeMode;
   suspended: boolean;
   workload: Verdict;
