@@ -11,7 +11,7 @@ import type { Cluster } from "./cluster.ts";
 import { deploymentVerdict } from "./plugin-status.ts";
 import type { PluginObject } from "./resources.ts";
 import { externalTlsCredentials, type TlsMaterial } from "./secrets.ts";
-import { pluginKindOf, podWorkload, sidecarContainer, sidecarRefusal } from "./workloads.ts";
+import { pluginKindOf, podEndpoint, sidecarContainer, sidecarRefusal } from "./workloads.ts";
 
 export interface PluginTargetsOptions {
   cluster: Pick<Cluster, "readSecret">;
@@ -49,8 +49,7 @@ export class PluginTargets {
     const runtime = plugin.spec?.runtime;
     const mode = runtime ? runtimeMode(runtime) : undefined;
     let endpoint: string | undefined;
-    if (mode === "pod")
-      endpoint = podWorkload(plugin, runtime!.pod!, this.#options.managerNamespace).endpoint;
+    if (mode === "pod") endpoint = podEndpoint(plugin, runtime!.pod!);
     else if (mode === "sidecar") endpoint = sidecarContainer(plugin, runtime!.sidecar!).endpoint;
     else if (mode === "external") endpoint = runtime!.external!.address;
     if (endpoint === undefined) return undefined;

@@ -60,6 +60,12 @@ export function ownerReference(plugin: PluginResource): V1OwnerReference {
   };
 }
 
+/** host:port of a pod-mode plugin's Service, without building its workload (asked on every sync). */
+export function podEndpoint(plugin: PluginResource, runtime: PodRuntime): string {
+  const name = workloadName(pluginKindOf(plugin), plugin.metadata.name);
+  return `${name}.${plugin.metadata.namespace ?? "default"}.svc:${runtime.port ?? DEFAULT_PLUGIN_PORT}`;
+}
+
 /**
  * `managerNamespace` is where Patchbay's own Pods run: the plugin's NetworkPolicy admits them alone.
  */
@@ -149,7 +155,7 @@ export function podWorkload(
   const serviceAccount: V1ServiceAccount | undefined = ownAccount
     ? { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata(), automountServiceAccountToken: false }
     : undefined;
-  return { serviceAccount, deployment, service, networkPolicy, endpoint: `${name}.${namespace}.svc:${port}` };
+  return { serviceAccount, deployment, service, networkPolicy, endpoint: podEndpoint(plugin, runtime) };
 }
 
 /** The container a sidecar plugin adds to Patchbay's own Pod, and where the hub reaches it. */
