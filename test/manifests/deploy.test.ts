@@ -77,6 +77,8 @@ describe("the manager Deployment", () => {
     assert.deepEqual(env, {
       POD_NAMESPACE: "metadata.namespace",
       POD_NAME: "metadata.name",
+      // Bounds on V8's heap that keep RSS near the live heap (bench/cluster-scale.ts measures it).
+      NODE_OPTIONS: "--max-semi-space-size=2 --max-old-space-size=384",
       // The operator creates it with a random token when missing; without tokens it refuses /commands.
       PATCHBAY_INGRESS_TOKENS_SECRET: "patchbay-ingress-tokens",
     });
