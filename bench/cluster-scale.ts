@@ -9,7 +9,7 @@
  *
  * Not part of `npm run bench` (which needs no cluster). Cleans up its namespace.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -140,7 +140,7 @@ function managerNodeOptions(): string {
 async function main(): Promise<void> {
   kubectl(["apply", "-k", "."]);
   kubectl(["create", "namespace", NAMESPACE]);
-  const children: ReturnType<typeof spawn>[] = [];
+  const children: ChildProcess[] = [];
   const operator = await startOperatorProcess(
     KUBECONFIG!,
     {
