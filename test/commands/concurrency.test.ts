@@ -264,6 +264,36 @@ describe("executor slots", () => {
     assert.deepEqual([...slots.busy()], [["y", 1, 0]]);
   });
 
+  test("a release while others are still in flight keeps counting them", async () => {
+    const slots = new ExecutorSlots({ maxInFlight: 2, maxWaiting: 0 });
+    const a = await slots.acquire("x", 1_000);
+    const b = await slots.acquire("x", 1_000);
+    assert.ok("release" in a && "release" in b);
+    a.release();
+    assert.equal(slots.inFlight("x"), 1);
+    assert.ok("release" in (await slots.acquire("x", 1_000)));
+    assert.deepEqual(await slots.acquire("x", 1_000), { kind: "queue-full" });
+  });
+
+  test("a waiter granted a slot no longer times out, nor takes another waiter's place", async () => {
+    const slots = new ExecutorSlots({ maxInFlight: 1, maxWaiting: 2 });
+    const held = await slots.acquire("x", 1_000);
+    const first = slots.acquire("x", 40);
+    assert.ok("release" in held);
+    held.release();
+    const granted = await first;
+    assert.ok("release" in granted);
+    const second = slots.acquire("x", 1_000);
+    await sleep(80);
+    assert.equal(
+      slots.waiting("x"),
+      1,
+      "the second waiter is still queued after the first's wait would have ended",
+    );
+    granted.release();
+    assert.ok("release" in (await second));
+  });
+
   test("a waiter that times out leaves the queue, and reports how long it waited", async () => {
     const slots = new ExecutorSlots({ maxInFlight: 1, maxWaiting: 2 });
     const held = await slots.acquire("x", 1_000);

@@ -87,7 +87,39 @@ describe("calls that fail", () => {
   });
 });
 
+describe("refusals before any executor is chosen", () => {
+  test("an empty or unparseable line names no executor and has no output", async () => {
+    const { dispatcher } = dispatcherFor([{ name: "echo", prefixes: ["echo"] }]);
+    assert.deepEqual(await dispatcher.dispatch({ command: "  " }), {
+      status: "invalid",
+      executor: "",
+      output: "",
+      truncated: false,
+      error: "the command is empty; try `help`",
+    });
+    const unparseable = await dispatcher.dispatch({ command: "echo 'open" });
+    assert.deepEqual([unparseable.status, unparseable.executor, unparseable.output], ["invalid", "", ""]);
+  });
+
+  test("a rejection with nothing in it still becomes a failure that says so", async () => {
+    const { dispatcher } = dispatcherFor([
+      { name: "void", prefixes: ["void"], run: () => Promise.reject(undefined) },
+    ]);
+    const result = await dispatcher.dispatch({ command: "void" });
+    assert.deepEqual([result.status, result.error], ["failed", 'the call to "void" failed: undefined']);
+  });
+});
+
 describe("metrics", () => {
+  test("latency is observed in seconds", async () => {
+    const { dispatcher, registry } = dispatcherFor([{ name: "echo", prefixes: ["echo"] }]);
+    await dispatcher.dispatch({ command: "echo hi" });
+    const sum = /patchbay_command_duration_seconds_sum\{executor="echo"\} (\S+)/.exec(
+      await registry.metrics(),
+    );
+    assert.ok(sum && Number(sum[1]) > 0 && Number(sum[1]) < 1, sum?.[1]);
+  });
+
   test("built-in help is labelled builtin:help; commands with no executor are counted without latency", async () => {
     const { dispatcher, registry } = dispatcherFor([{ name: "echo", prefixes: ["echo"] }]);
     await dispatcher.dispatch({ command: "help" });
@@ -114,6 +146,16 @@ describe("aliases and prefixes", () => {
     assert.equal(directory.calls.at(-1)!.request.command, "alpha run 'far away'");
     await dispatcher.dispatch({ command: "go" });
     assert.equal(directory.calls.at(-1)!.request.command, "alpha run");
+  });
+
+  test("an alias's own spaces do not reach the executor", async () => {
+    const { dispatcher, directory } = dispatcherFor([
+      { name: "alpha", prefixes: ["alpha"], aliases: { go: "  alpha   run  " } },
+    ]);
+    await dispatcher.dispatch({ command: "go" });
+    assert.equal(directory.calls.at(-1)!.request.command, "alpha   run");
+    await dispatcher.dispatch({ command: "go now" });
+    assert.equal(directory.calls.at(-1)!.request.command, "alpha   run now");
   });
 
   test("an alias that does not parse or is empty is skipped; inherited names are not aliases", async () => {
@@ -148,6 +190,21 @@ describe("aliases and prefixes", () => {
     ]).dispatcher;
     assert.equal((await reversed.dispatch({ command: "tool x" })).executor, "up");
     assert.equal((await reversed.dispatch({ command: "twin x" })).executor, "a-twin");
+  });
+
+  test("a longer prefix wins even when its executor is down and a shorter one is up", async () => {
+    const { dispatcher } = dispatcherFor([
+      { name: "long", prefixes: ["tool run"], ready: false, reason: "down" },
+      { name: "short", prefixes: ["tool"] },
+    ]);
+    const result = await dispatcher.dispatch({ command: "tool run x" });
+    assert.deepEqual([result.status, result.executor], ["unavailable", "long"]);
+  });
+
+  test("a prefix written with extra spaces matches word by word", async () => {
+    const { dispatcher, directory } = dispatcherFor([{ name: "spaced", prefixes: ["  helm   list "] }]);
+    assert.equal((await dispatcher.dispatch({ command: "helm list -A" })).executor, "spaced");
+    assert.equal(directory.calls.at(-1)!.request.prefix, "helm list");
   });
 
   test("a multi-word prefix longer than the command, or an empty prefix, does not match", async () => {
@@ -197,6 +254,7 @@ describe("built-in help", () => {
     const started = performance.now();
     const result = await dispatcher.dispatch({ command: "help" });
     assert.ok(performance.now() - started < 400);
+    assert.deepEqual([result.status, result.executor, result.error, result.truncated], ["ok", "", "", false]);
     assert.equal(
       result.output,
       [
