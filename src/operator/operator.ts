@@ -327,6 +327,7 @@ export async function runOperator(): Promise<void> {
       : undefined,
     identity: uniqueIdentity(process.env.POD_NAME || hostname()),
     leaderElection: leaderElectionTimings(process.env),
+    reconcileWorkers: reconcileWorkers(process.env),
     ingress: {
       host: process.env.PATCHBAY_HOST ?? "0.0.0.0",
       port: Number(process.env.PATCHBAY_INGRESS_PORT ?? 8080),
@@ -368,6 +369,19 @@ export function leaderElectionTimings(env: NodeJS.ProcessEnv): OperatorOptions["
     renewDeadlineMs: seconds("PATCHBAY_RENEW_DEADLINE_SECONDS"),
     retryPeriodMs: seconds("PATCHBAY_RETRY_PERIOD_SECONDS"),
   };
+}
+
+/** PATCHBAY_RECONCILE_WORKERS: reconciles in flight per controller (DEFAULT_RECONCILE_WORKERS). */
+export function reconcileWorkers(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env.PATCHBAY_RECONCILE_WORKERS;
+  if (text === undefined || text === "") return undefined;
+  const workers = Number(text);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new Error(
+      `PATCHBAY_RECONCILE_WORKERS must be a whole number from 1 to 64, not ${JSON.stringify(text)}`,
+    );
+  }
+  return workers;
 }
 
 /**

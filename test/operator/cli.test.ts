@@ -114,24 +114,29 @@ it("two operators on one host (no POD_NAME): exactly one becomes leader, and the
   assert.equal(await second.stop(), 0, second.stderr());
 });
 
-it("a lease timing that is not a positive number stops the start with a message naming it", async () => {
-  const { NODE_TEST_CONTEXT: _testContext, ...inherited } = process.env;
-  const child = spawn(process.execPath, ["src/cli/main.ts", "operator"], {
-    env: {
-      ...inherited,
-      KUBECONFIG: kubeconfig,
-      PATCHBAY_HOST: "127.0.0.1",
-      PATCHBAY_LEASE_DURATION_SECONDS: "soon",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const [code] = (await once(child, "exit")) as [number | null];
-  assert.notEqual(code, 0);
-  assert.match(
-    stderr,
+for (const [variable, value, message] of [
+  [
+    "PATCHBAY_LEASE_DURATION_SECONDS",
+    "soon",
     /PATCHBAY_LEASE_DURATION_SECONDS must be a positive number of seconds, not \\?"soon\\?"/,
-  );
-});
+  ],
+  [
+    "PATCHBAY_RECONCILE_WORKERS",
+    "0",
+    /PATCHBAY_RECONCILE_WORKERS must be a whole number from 1 to 64, not \\?"0\\?"/,
+  ],
+] as const) {
+  it(`${variable}=${value} stops the start with a message naming it`, async () => {
+    const { NODE_TEST_CONTEXT: _testContext, ...inherited } = process.env;
+    const child = spawn(process.execPath, ["src/cli/main.ts", "operator"], {
+      env: { ...inherited, KUBECONFIG: kubeconfig, PATCHBAY_HOST: "127.0.0.1", [variable]: value },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.push(child);
+    let stderr = "";
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, "exit")) as [number | null];
+    assert.notEqual(code, 0);
+    assert.match(stderr, message);
+  });
+}
