@@ -5,7 +5,8 @@
  * WorkloadAvailable set, the operator's requests to the API server over a window at rest (from the
  * API server's audit log when given, by user agent), and the operator's RSS.
  *
- *   node bench/cluster-scale.ts [--count 200] [--rest-seconds 20] [--audit-log /path/to/audit.log]
+ *   node bench/cluster-scale.ts [--count 200] [--runtime pod|external] [--rest-seconds 20]
+ *                               [--audit-log /path/to/audit.log]
  *
  * Not part of `npm run bench` (which needs no cluster). Cleans up its namespace.
  */
@@ -15,6 +16,7 @@ import { readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
 import { startOperatorProcess } from "../test/support/operator-process.ts";
+import { startPluginProcess } from "../test/support/plugin-process.ts";
 import { waitFor } from "../test/support/wait.ts";
 
 const { values } = parseArgs({
@@ -22,8 +24,12 @@ const { values } = parseArgs({
     count: { type: "string", default: "200" },
     "rest-seconds": { type: "string", default: "20" },
     "audit-log": { type: "string" },
+    // pod: pod-mode plugins (their Pods need not run). external: half point at one serving plugin
+    // process started here, half at a port where nothing listens (the hub keeps retrying those).
+    runtime: { type: "string", default: "pod" },
   },
 });
+const RUNTIME = values.runtime === "external" ? "external" : "pod";
 const COUNT = Number(values.count);
 const REST_SECONDS = Number(values["rest-seconds"]);
 const KUBECONFIG = process.env.KUBECONFIG;
@@ -42,25 +48,25 @@ function kubectl(args: string[], input?: string): string {
   return result.stdout;
 }
 
-function plugins(): object {
+function plugins(servingAddress: string | undefined): object {
+  const runtime = (i: number) =>
+    RUNTIME === "external"
+      ? { external: { address: i % 2 === 0 ? servingAddress! : "127.0.0.1:1" } }
+      : {
+          pod: {
+            image: "ghcr.io/patchbay/patchbay:0.1.0",
+            command: ["node"],
+            args: ["plugins/heartbeat/main.js"],
+          },
+        };
   const items = Array.from({ length: COUNT }, (_, i) => ({
     apiVersion: "patchbay.dev/v1alpha1",
     kind: "SourcePlugin",
     metadata: { name: `beat-${i}` },
-    spec: {
-      runtime: {
-        pod: {
-          image: "ghcr.io/patchbay/patchbay:0.1.0",
-          command: ["node"],
-          args: ["plugins/heartbeat/main.ts"],
-        },
-      },
-      config: { intervalSeconds: 30 },
-    },
+    spec: { runtime: runtime(i), config: { intervalSeconds: 30 } },
   }));
   return { apiVersion: "v1", kind: "List", items };
 }
-
 interface Listed {
   items: {
     metadata: { generation?: number };
@@ -151,10 +157,11 @@ async function main(): Promise<void> {
     children,
     { readyTimeoutMs: 30_000 },
   );
+  const serving = RUNTIME === "external" ? await startPluginProcess("plugins/heartbeat/main.ts") : undefined;
   try {
     const rssIdle = rssMiB(operator.child.pid!);
     const t0 = performance.now();
-    kubectl(["apply", "-n", NAMESPACE, "-f", "-"], JSON.stringify(plugins()));
+    kubectl(["apply", "-n", NAMESPACE, "-f", "-"], JSON.stringify(plugins(serving?.address)));
     const applySeconds = (performance.now() - t0) / 1000;
     await waitFor(() => reconciledCount() === COUNT, {
       timeoutMs: 600_000,
@@ -205,6 +212,7 @@ async function main(): Promise<void> {
     for (const [what, n] of [...problems].sort((a, b) => b[1] - a[1]).slice(0, 8))
       console.log(`operator logged ${n}× ${what}`);
   } finally {
+    await serving?.stop();
     await operator.stop();
     kubectl(["delete", "namespace", NAMESPACE, "--wait=false"]);
   }
