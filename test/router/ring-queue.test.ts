@@ -95,6 +95,10 @@ describe("BoundedQueue", () => {
     assert.deepEqual([q.length, q.bytes], [1, 10]);
     q.push(item("exact", 20));
     assert.deepEqual([q.length, q.bytes], [2, 30]);
+    // An item the size of the whole bound fits, alone.
+    q.push(item("whole", 30));
+    assert.deepEqual([q.length, q.bytes], [1, 30]);
+    assert.equal(evicted.length, 3);
   });
 
   test("tighter bounds evict at once, by count then by bytes; looser ones evict nothing", () => {
