@@ -3,7 +3,8 @@
  * local cache and emitting add / update / delete. Unlike client-node's makeInformer it never stops
  * on its own: a watch that errors or ends is restarted (resuming from the last resourceVersion
  * seen, with backoff after failures), a 410 Gone triggers a fresh list whose differences from the
- * cache are emitted as events, and every restart is logged with its reason and counted.
+ * cache are emitted as events, and every restart is counted. A failure is logged when it begins, then
+ * summarised once a minute while it lasts, and its end is logged: never a line per retry.
  */
 import { EventEmitter } from "node:events";
 import {
@@ -25,6 +26,11 @@ export interface ResourceInformerOptions<T extends KubernetesObject> {
   log: Logger;
   /** Delay before retrying after a failure: initialMs (100), doubling up to maxMs (30 000). */
   restartBackoff?: { initialMs: number; maxMs: number };
+  /**
+   * While failures go on in a row, how often one warning sums them up (default 60 000 ms); the first
+   * failure is logged at once, the others at debug, so an unreachable API server is not a flood.
+   */
+  failureSummaryIntervalMs?: number;
 }
 
 export interface ResourceInformerEvents<T> {
@@ -68,6 +74,7 @@ export class ResourceInformer<T extends KubernetesObject> extends EventEmitter<R
   readonly #labelSelector: string | undefined;
   readonly #log: Logger;
   readonly #backoff: { initialMs: number; maxMs: number };
+  readonly #failureSummaryIntervalMs: number;
   readonly #cache = new Map<string, T>();
   #resourceVersion = "";
   #synced = false;
@@ -84,6 +91,7 @@ export class ResourceInformer<T extends KubernetesObject> extends EventEmitter<R
     this.#labelSelector = opts.labelSelector;
     this.#log = opts.log.child({ informer: opts.path });
     this.#backoff = opts.restartBackoff ?? { initialMs: 100, maxMs: 30_000 };
+    this.#failureSummaryIntervalMs = opts.failureSummaryIntervalMs ?? 60_000;
   }
 
   /** Starts listing and watching (once); resolves when the first list is in the cache, or on stop(). */
@@ -132,6 +140,17 @@ export class ResourceInformer<T extends KubernetesObject> extends EventEmitter<R
 
   async #run(signal: AbortSignal, onSynced: () => void): Promise<void> {
     let failures = 0;
+    // The run of failures being reported: when it began, when it was last logged, how long it is.
+    // Kept apart from `failures` (the backoff), which only a healthy watch resets.
+    let failing: { since: number; reportedAt: number; attempts: number } | undefined;
+    const recovered = () => {
+      if (!failing) return;
+      this.#log.info("watch recovered", {
+        failuresInARow: failing.attempts,
+        failingForSeconds: Math.round((performance.now() - failing.since) / 1000),
+      });
+      failing = undefined;
+    };
     // Restarted after stop(): the cache is still synced and the watch resumes where it was.
     if (this.#synced) onSynced();
     while (!signal.aborted) {
@@ -140,6 +159,7 @@ export class ResourceInformer<T extends KubernetesObject> extends EventEmitter<R
         if (!this.#resourceVersion) {
           await this.#relist();
           this.#synced = true;
+          recovered();
           onSynced();
         }
         end = await this.#watchOnce(signal);
@@ -158,8 +178,28 @@ export class ResourceInformer<T extends KubernetesObject> extends EventEmitter<R
         delayMs,
         restarts: this.#restarts,
       };
-      if (end.failed || end.gone) this.#log.warn("restarting watch", fields);
-      else this.#log.debug("restarting watch", fields);
+      const now = performance.now();
+      if (end.failed && !failing) {
+        failing = { since: now, reportedAt: now, attempts: 1 };
+        this.#log.warn("restarting watch", {
+          ...fields,
+          note: "retrying with backoff; while this goes on, a summary is logged once a minute",
+        });
+      } else if (end.failed && failing) {
+        failing.attempts += 1;
+        if (now - failing.reportedAt >= this.#failureSummaryIntervalMs) {
+          failing.reportedAt = now;
+          this.#log.warn("watch still failing", {
+            ...fields,
+            failuresInARow: failing.attempts,
+            failingForSeconds: Math.round((now - failing.since) / 1000),
+          });
+        } else this.#log.debug("restarting watch", fields);
+      } else {
+        recovered();
+        if (end.gone) this.#log.warn("restarting watch", fields);
+        else this.#log.debug("restarting watch", fields);
+      }
       this.#emitSafely("restart", end.reason);
       if (delayMs > 0) await sleep(delayMs, signal);
     }
