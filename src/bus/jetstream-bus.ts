@@ -109,6 +109,8 @@ const DEFAULTS = {
 
 /** JetStream API calls (stream and consumer info, acks with confirmation) wait at most this long. */
 const API_TIMEOUT_MS = 5_000;
+/** A pull that came back empty sooner than this is followed by this pause before the next one. */
+const EMPTY_PULL_PAUSE_MS = 250;
 /** How long close() waits to flush the last acks before it closes the connection anyway. */
 const CLOSE_FLUSH_MS = 2_000;
 /** Scanning the dead letters reads at most this many messages. */
@@ -271,9 +273,14 @@ export class JetStreamBus implements EventBus {
     }
     const consumer = await this.#js.consumers.get(this.#settings.stream, durable);
     const subscription = new JetStreamSubscription(notifier, handler, options, {
-      // Short pulls: a pull left behind by a process that went away is not waited on for long.
-      consume: () =>
-        consumer.consume({ max_messages: Math.max(1, options.maxInFlight ?? 1), expires: 5_000 }),
+      // One message per pull, asked for only when this process is free: while a delivery is under way no
+      // pull of this process is registered at the server, so an event handed back on close (nak) goes
+      // to another process at once, never to a pull of the closing one (a consume() refill would be
+      // registered, take the event and hold it until the ack wait). Short pulls: one left behind by a
+      // process that went away is not waited on for long.
+      fetch: () => consumer.fetch({ max_messages: 1, expires: 5_000 }),
+      // A PING answered means the server has seen everything sent before it, the pull's UNSUB included.
+      flush: () => this.#nc.flush(),
       info: async () => {
         const info = await consumer.info();
         return { pending: info.num_pending, ackPending: info.num_ack_pending };
@@ -422,7 +429,8 @@ export class JetStreamBus implements EventBus {
 }
 
 interface SubscriptionDependencies {
-  consume(): Promise<ConsumerMessages>;
+  fetch(): Promise<ConsumerMessages>;
+  flush(): Promise<void>;
   info(): Promise<{ pending: number; ackPending: number }>;
   deadLetter(msg: JsMsg, reason: string, attempts: number): Promise<void>;
   failedHandlerRetryMs: number;
@@ -487,9 +495,12 @@ class JetStreamSubscription {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#cancelPause?.();
-    // Not awaited: close() settles only once the loop below has left its for-await, which it does
-    // after the delivery under way, and that may be the one this waits for.
+    // Stop pulling first. Not awaited: close() settles only once the loop below has left its
+    // for-await, which it does after the delivery under way, and that may be the one this waits for.
     void this.#messages?.close().catch(() => undefined);
+    // Then make sure the server has dropped the pull before anything is handed back; bounded, since
+    // the server may be away (then the naks are not delivered either, and the ack wait hands them out).
+    await withTimeout(this.#dependencies.flush(), API_TIMEOUT_MS);
     const active = [...this.#active.values()].map((entry) => entry.done);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -509,13 +520,16 @@ class JetStreamSubscription {
   async #run(): Promise<void> {
     while (!this.#stopping) {
       try {
-        const messages = await this.#dependencies.consume();
+        const asked = performance.now();
+        let received = 0;
+        const messages = await this.#dependencies.fetch();
         this.#messages = messages;
         if (this.#stopping) {
           await messages.close();
           return;
         }
         for await (const msg of messages) {
+          received++;
           if (this.#stopping) {
             msg.nak();
             continue;
@@ -527,6 +541,9 @@ class JetStreamSubscription {
           // (and gives up the order). With one, a retry holds back the events behind it.
           await entry.done;
         }
+        // A pull that ended at once with nothing (the server going away, say) must not spin.
+        if (received === 0 && performance.now() - asked < EMPTY_PULL_PAUSE_MS)
+          await this.#pause(EMPTY_PULL_PAUSE_MS);
       } catch (error) {
         if (this.#stopping) return;
         this.#dependencies.log.warn("pulling from the event bus failed; trying again", {
@@ -693,6 +710,16 @@ async function ensureStream(
       duplicate_window: config.duplicate_window,
     });
   }
+}
+
+/** Waits for `promise` at most `ms`; its failure is ignored (the caller goes on either way). */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => undefined),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
 }
 
 function consumerName(notifier: string): string {
