@@ -35,6 +35,17 @@ serveRpc(
         api.create(sourcePlugin);
       }
     },
+    /**
+     * The requests other than watches and Lease renewals over `windowMs` from now: what a controller at
+     * rest should not send.
+     */
+    restRequests: async ({ windowMs }: { windowMs: number }) => {
+      const start = api.requests.length;
+      await new Promise((resolve) => setTimeout(resolve, windowMs));
+      return api.requests
+        .slice(start)
+        .filter((request) => !request.watch && !request.path.includes("/leases")).length;
+    },
     /** How many SourcePlugins in the namespace have Ready=True. */
     readyCount: (namespace: string) =>
       api.list(query(namespace)).filter((o) => {

@@ -20,7 +20,12 @@ while (!operator.isLeader) {
   await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
-serveRpc({ cpuMs: () => cpuMs() }, { pid: process.pid });
+serveRpc(
+  {
+    cpuMs: () => cpuMs(),
+  },
+  { pid: process.pid },
+);
 process.once("SIGTERM", () => void operator.stop(1_000).then(() => process.exit(0)));
 
 function cpuMs(): number {

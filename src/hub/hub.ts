@@ -209,6 +209,8 @@ function keyOf(kind: PluginKindName, name: string): string {
 
 function sameTarget(connection: PluginConnection, target: PluginTarget): boolean {
   const current = connection.target;
+  // The operator hands over the very same object while nothing about the plugin changed.
+  if (current === target) return true;
   return (
     current.address === target.address &&
     current.credentials === target.credentials &&

@@ -22,11 +22,23 @@ export function qualifiedName(plugin: Claimant): string {
     : plugin.metadata.name;
 }
 
-export function olderFirst(a: Claimant, b: Claimant): number {
-  const byTime =
-    Date.parse(a.metadata.creationTimestamp ?? "") - Date.parse(b.metadata.creationTimestamp ?? "");
-  if (byTime) return byTime;
-  return qualifiedName(a) < qualifiedName(b) ? -1 : qualifiedName(a) > qualifiedName(b) ? 1 : 0;
+/**
+ * Oldest first (creation time, then namespace/name). Each sort key is computed once per object rather
+ * than in every comparison: a data-plane sync orders every plugin, and with a thousand of them parsing
+ * dates inside the comparator was the largest part of its cost.
+ */
+export function oldestFirst<T extends Claimant>(claimants: readonly T[]): T[] {
+  const keyed = claimants.map((claimant) => ({
+    claimant,
+    time: Date.parse(claimant.metadata.creationTimestamp ?? ""),
+    name: qualifiedName(claimant),
+  }));
+  keyed.sort((a, b) => {
+    const byTime = a.time - b.time;
+    if (byTime) return byTime;
+    return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  });
+  return keyed.map((entry) => entry.claimant);
 }
 
 /**
@@ -40,7 +52,7 @@ export function lostClaims<T extends PluginResource>(
   const lost = new Map<string, LostClaim>();
   const names = new Map<string, T>();
   const prefixes = new Map<string, T>();
-  for (const plugin of [...plugins].sort(olderFirst)) {
+  for (const plugin of oldestFirst(plugins)) {
     const holder = names.get(plugin.metadata.name);
     if (holder) {
       lost.set(qualifiedName(plugin), {

@@ -19,10 +19,10 @@ import {
 } from "../controller/index.ts";
 import type { PluginKindName, PluginTarget } from "../hub/index.ts";
 import type { Logger } from "../observability/logger.ts";
-import { clusterClaims, olderFirst, qualifiedName, type LostClaim } from "./conflicts.ts";
+import { clusterClaims, oldestFirst, qualifiedName, type LostClaim } from "./conflicts.ts";
 import { KIND_LABEL, workloadName } from "./names.ts";
 import { isContender, specProblems } from "./plugin-spec.ts";
-import type { PluginTargets, TargetProblem } from "./plugin-targets.ts";
+import type { DerivedTarget, PluginTargets, TargetProblem } from "./plugin-targets.ts";
 import type { NotifierObject, PluginObject } from "./resources.ts";
 import { SerialRunner } from "./serial.ts";
 import { pluginKindOf } from "./workloads.ts";
@@ -91,6 +91,10 @@ export class DataPlaneSync
   /** Kinds not yet applied once: until then this replica's ingress would refuse what it should take. */
   readonly #unsynced = new Set<SyncedKind>(["source", "executor", "notifier"]);
   #stopped = false;
+  readonly #derivedTargets = new WeakMap<
+    PluginObject,
+    { deployment: V1Deployment | undefined; derived: DerivedTarget }
+  >();
 
   constructor(options: DataPlaneSyncOptions) {
     super();
@@ -205,7 +209,7 @@ export class DataPlaneSync
       };
       placements.set(keyToString(key), placement);
       if (!isContender(plugin) || lostClaim) continue;
-      const derived = await this.#options.targets.derive(plugin, this.#deploymentOf(plugin));
+      const derived = await this.#derive(plugin);
       placement.registered = true;
       placement.problem = derived.problem;
       served.push(plugin);
@@ -249,6 +253,20 @@ export class DataPlaneSync
     );
   }
 
+  /**
+   * The hub target for a plugin, reused while neither the cached plugin object nor its Deployment was
+   * replaced: every sync derives every plugin's target, and the hub leaves an identical target object
+   * alone without comparing it. TLS material is read from a Secret each time, so it is not reused.
+   */
+  async #derive(plugin: PluginObject): Promise<DerivedTarget> {
+    const deployment = this.#deploymentOf(plugin);
+    const cached = this.#derivedTargets.get(plugin);
+    if (cached && cached.deployment === deployment) return cached.derived;
+    const derived = await this.#options.targets.derive(plugin, deployment);
+    if (!plugin.spec.runtime.external?.tls) this.#derivedTargets.set(plugin, { deployment, derived });
+    return derived;
+  }
+
   #deploymentOf(plugin: PluginObject): V1Deployment | undefined {
     if (!plugin.spec.runtime.pod) return undefined;
     return this.#options.deployments.get({
@@ -259,10 +277,9 @@ export class DataPlaneSync
 
   async #syncNotifiers(): Promise<Map<string, NotifierVerdict>> {
     if (this.#stopped) return this.#notifierVerdicts;
-    const all = this.#options.notifiers
-      .list()
-      .filter((notifier) => !notifier.metadata.deletionTimestamp)
-      .sort(olderFirst);
+    const all = oldestFirst(
+      this.#options.notifiers.list().filter((notifier) => !notifier.metadata.deletionTimestamp),
+    );
     const verdicts = new Map<string, NotifierVerdict>();
     const byName = new Map<string, NotifierObject>();
     for (const notifier of all) {
