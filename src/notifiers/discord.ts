@@ -6,7 +6,8 @@
  */
 import type { CloudEvent } from "../events/cloudevent.ts";
 import { post } from "./http.ts";
-import { colourNumber, truncate, viewOf } from "./render.ts";
+import { discord, discordAcceptsUrl, DISCORD_NO_MENTIONS, truncate } from "./markup.ts";
+import { colourNumber, viewOf, type RenderOptions } from "./render.ts";
 import type { DeliveryOutcome, NotifierSink } from "./sink.ts";
 
 export const DISCORD_LIMITS = {
@@ -27,29 +28,39 @@ export interface DiscordOptions {
 
 const FOOTER = "patchbay";
 
-export function renderDiscord(event: CloudEvent, options: DiscordOptions = {}): Record<string, unknown> {
+export function renderDiscord(
+  event: CloudEvent,
+  options: DiscordOptions & RenderOptions = {},
+): Record<string, unknown> {
   const view = viewOf(event);
-  const title = truncate(`${view.emoji} ${view.title}`, DISCORD_LIMITS.title);
-  const fields = view.fields.slice(0, DISCORD_LIMITS.fields).map((field) => ({
-    name: truncate(field.name, DISCORD_LIMITS.fieldName),
-    value: truncate(field.value, DISCORD_LIMITS.fieldValue),
+  const title = discord.text(`${view.emoji} ${view.title}`, DISCORD_LIMITS.title);
+  const named = [...view.fields];
+  // Discord refuses the whole message for an embed url it will not link: such a link is shown as text.
+  const linkAsUrl = view.link !== undefined && discordAcceptsUrl(view.link) && !options.bare;
+  if (view.link && !linkAsUrl) named.push({ name: "Link", value: view.link });
+  const fields = named.slice(0, DISCORD_LIMITS.fields).map((field) => ({
+    name: discord.text(field.name, DISCORD_LIMITS.fieldName),
+    value: discord.text(field.value, DISCORD_LIMITS.fieldValue),
     inline: true,
   }));
   const used =
     title.length + FOOTER.length + fields.reduce((sum, f) => sum + f.name.length + f.value.length, 0);
-  const fence = "```json\n\n```".length;
-  const room = Math.min(DISCORD_LIMITS.description, DISCORD_LIMITS.total - used) - fence;
+  const room = Math.min(DISCORD_LIMITS.description, DISCORD_LIMITS.total - used);
   const embed: Record<string, unknown> = {
     title,
     color: colourNumber(view.colour),
     fields,
     footer: { text: FOOTER },
   };
-  if (view.data && room > 1) embed.description = "```json\n" + truncate(view.data, room) + "\n```";
-  if (view.link) embed.url = view.link;
+  const fence = "```json\n\n```".length;
+  if (view.data && room > fence + 1)
+    embed.description = discord.codeBlock(view.data, room, { language: "json" });
+  if (linkAsUrl) embed.url = view.link;
   const time = Date.parse(event.time);
   if (!Number.isNaN(time)) embed.timestamp = new Date(time).toISOString();
-  const payload: Record<string, unknown> = { embeds: [embed], allowed_mentions: { parse: [] } };
+  const payload: Record<string, unknown> = { embeds: [embed], allowed_mentions: DISCORD_NO_MENTIONS };
+  if (options.bare) return payload;
+  // Discord refuses a display name containing "discord" or an avatar it cannot fetch: optional parts.
   if (options.username) payload.username = truncate(options.username, DISCORD_LIMITS.username);
   if (options.avatarUrl) payload.avatar_url = options.avatarUrl;
   return payload;
@@ -66,7 +77,14 @@ export class DiscordSink implements NotifierSink {
   }
 
   deliver(event: CloudEvent, signal: AbortSignal): Promise<DeliveryOutcome> {
-    const body = JSON.stringify(renderDiscord(event, this.#options));
-    return post({ url: this.#url, headers: { "content-type": "application/json" }, body }, signal);
+    return post(
+      {
+        url: this.#url,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(renderDiscord(event, this.#options)),
+        fallbackBody: JSON.stringify(renderDiscord(event, { ...this.#options, bare: true })),
+      },
+      signal,
+    );
   }
 }

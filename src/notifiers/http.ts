@@ -6,33 +6,60 @@ export interface HttpRequest {
   url: string;
   headers: Record<string, string>;
   body: string;
+  /**
+   * The same message without its optional parts (a link, an avatar, buttons), sent once when the
+   * receiver answers 400 to `body`: a platform that refuses one of our optional parts still gets the
+   * message, and only a refusal of the bare message counts as permanent.
+   */
+  fallbackBody?: string;
 }
 
 /** Longest response body excerpt quoted in a failure reason. */
 const REASON_BODY_CHARS = 200;
 
 export async function post(request: HttpRequest, signal: AbortSignal): Promise<DeliveryOutcome> {
+  const first = await attempt(request, request.body, signal);
+  if (first.status !== 400 || request.fallbackBody === undefined || request.fallbackBody === request.body) {
+    return first.outcome;
+  }
+  const second = await attempt(request, request.fallbackBody, signal);
+  if (second.outcome.kind !== "permanent") return second.outcome;
+  const firstReason = first.outcome.kind === "permanent" ? first.outcome.reason : "";
+  return {
+    kind: "permanent",
+    reason: `${firstReason}; without its optional parts: ${second.outcome.reason}`,
+  };
+}
+
+/** One request; the status is undefined when no response came. */
+async function attempt(
+  request: HttpRequest,
+  body: string,
+  signal: AbortSignal,
+): Promise<{ outcome: DeliveryOutcome; status?: number }> {
   let response: Response;
   try {
     response = await fetch(request.url, {
       method: "POST",
       headers: request.headers,
-      body: request.body,
+      body,
       signal,
     });
   } catch (error) {
     // fetch's errors may quote the URL (with its credentials) or a header value it refused.
-    return { kind: "retry", reason: redactRequestSecrets(describeFetchError(error, signal), request) };
+    const reason = redactRequestSecrets(describeFetchError(error, signal), request);
+    return { outcome: { kind: "retry", reason } };
   }
   if (response.ok) {
     // Reading the body returns the connection to the pool; a cancelled body would close it.
     await response.arrayBuffer().catch(() => undefined);
-    return DELIVERED;
+    return { outcome: DELIVERED, status: response.status };
   }
   const text = await response.text().catch(() => "");
   // A receiver's error page may echo the request back.
   const reason = redactRequestSecrets(`HTTP ${response.status}${text ? `: ${excerpt(text)}` : ""}`, request);
-  return classifyStatus(response.status, response.headers.get("retry-after"), reason);
+  const outcome = classifyStatus(response.status, response.headers.get("retry-after"), reason);
+  return { outcome, status: response.status };
 }
 
 /** 5xx, 408 and 429 are transient; other 4xx (and an unexpected 1xx/3xx) will not change on a retry. */

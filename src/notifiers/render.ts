@@ -17,13 +17,11 @@ export interface EventView {
   /** A leading marker for platforms without a colour bar in that spot. */
   emoji: string;
   fields: Field[];
-  /** `data` as pretty JSON (or the string itself); empty when the event has no data. */
+  /** `data` as pretty JSON (or the string itself); empty when the event has no data or only an empty object, array or string. */
   data: string;
   /** An http(s) URL the event points at, if it has one. */
   link: string | undefined;
 }
-
-export const ELLIPSIS = "…";
 
 const COLOURS: Record<Severity | "none", string> = {
   critical: "#8b0000",
@@ -75,23 +73,15 @@ export function viewOf(event: CloudEvent): EventView {
   };
 }
 
-/** Cuts to at most `max` UTF-16 units, the last being "…" when anything was cut; never splits a surrogate pair. */
-export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  if (max <= 0) return "";
-  let end = max - 1;
-  const last = text.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return text.slice(0, end) + ELLIPSIS;
-}
-
 export function colourNumber(hex: string): number {
   return Number.parseInt(hex.slice(1), 16);
 }
 
 function dataText(data: unknown): string {
   if (data === undefined || data === null) return "";
-  if (typeof data === "string") return data;
+  if (typeof data === "string") return data.trim() ? data : "";
+  // An empty `{}` or `[]` block tells the reader nothing.
+  if (typeof data === "object" && Object.keys(data).length === 0) return "";
   try {
     return JSON.stringify(data, null, 2) ?? "";
   } catch {
@@ -121,4 +111,13 @@ function oneLine(text: string): string {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** How much of the message to render. */
+export interface RenderOptions {
+  /**
+   * Leave out what the message can do without (a link button or field, an avatar, a display name):
+   * what is sent again when the platform answers 400 to the full message.
+   */
+  bare?: boolean;
 }

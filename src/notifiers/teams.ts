@@ -1,11 +1,12 @@
 /**
  * Microsoft Teams workflow webhook ("When a Teams webhook request is received"): a message whose one
  * attachment is an Adaptive Card 1.4. Teams rejects payloads over about 28 KB, so the data excerpt is
- * shortened until the whole request fits.
+ * shortened until the whole request fits. TextBlocks and facts render markdown, so text is escaped.
  */
 import type { CloudEvent, Severity } from "../events/cloudevent.ts";
 import { post } from "./http.ts";
-import { truncate, viewOf } from "./render.ts";
+import { teams } from "./markup.ts";
+import { viewOf, type RenderOptions } from "./render.ts";
 import type { DeliveryOutcome, NotifierSink } from "./sink.ts";
 
 export const TEAMS_LIMITS = { payloadBytes: 28_000, title: 256, factValue: 1000, data: 10_000 } as const;
@@ -20,12 +21,12 @@ const CARD_COLOUR: Record<Severity | "none", string> = {
   none: "Default",
 };
 
-export function renderTeams(event: CloudEvent): Record<string, unknown> {
+export function renderTeams(event: CloudEvent, options: RenderOptions = {}): Record<string, unknown> {
   const view = viewOf(event);
   const body: Record<string, unknown>[] = [
     {
       type: "TextBlock",
-      text: truncate(`${view.emoji} ${view.title}`, TEAMS_LIMITS.title),
+      text: teams.text(`${view.emoji} ${view.title}`, TEAMS_LIMITS.title),
       weight: "Bolder",
       size: "Medium",
       color: CARD_COLOUR[view.severity ?? "none"],
@@ -35,13 +36,13 @@ export function renderTeams(event: CloudEvent): Record<string, unknown> {
       type: "FactSet",
       facts: view.fields.map((field) => ({
         title: field.name,
-        value: truncate(field.value, TEAMS_LIMITS.factValue),
+        value: teams.text(field.value, TEAMS_LIMITS.factValue),
       })),
     },
   ];
   const dataBlock = {
     type: "TextBlock",
-    text: truncate(view.data, TEAMS_LIMITS.data),
+    text: teams.text(view.data, TEAMS_LIMITS.data),
     fontType: "Monospace",
     wrap: true,
   };
@@ -52,13 +53,16 @@ export function renderTeams(event: CloudEvent): Record<string, unknown> {
     version: "1.4",
     body,
   };
-  if (view.link) content.actions = [{ type: "Action.OpenUrl", title: "Open", url: view.link }];
+  if (view.link && !options.bare)
+    content.actions = [{ type: "Action.OpenUrl", title: "Open", url: view.link }];
   const message = {
     type: "message",
     attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content }],
   };
+  let room: number = TEAMS_LIMITS.data;
   while (view.data && Buffer.byteLength(JSON.stringify(message)) > TEAMS_LIMITS.payloadBytes) {
-    dataBlock.text = truncate(dataBlock.text, Math.floor(dataBlock.text.length / 2));
+    room = Math.floor(room / 2);
+    dataBlock.text = teams.text(view.data, room);
   }
   return message;
 }
@@ -72,7 +76,14 @@ export class TeamsSink implements NotifierSink {
   }
 
   deliver(event: CloudEvent, signal: AbortSignal): Promise<DeliveryOutcome> {
-    const body = JSON.stringify(renderTeams(event));
-    return post({ url: this.#url, headers: { "content-type": "application/json" }, body }, signal);
+    return post(
+      {
+        url: this.#url,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(renderTeams(event)),
+        fallbackBody: JSON.stringify(renderTeams(event, { bare: true })),
+      },
+      signal,
+    );
   }
 }

@@ -79,11 +79,12 @@ describe("Slack incoming webhook", () => {
     assert.equal(blocks[0].text.type, "plain_text");
     assert.match(blocks[0].text.text, /^🔴 p99 latency above 2s on checkout$/);
     const fields = blocks[1].fields.map((f: { type: string; text: string }) => f.text);
-    assert.ok(blocks[1].fields.every((f: { type: string }) => f.type === "mrkdwn"));
-    assert.ok(fields.includes("*Source*\nprometheus"));
-    assert.ok(fields.includes("*Type*\ndev.patchbay.alert.firing"));
-    assert.ok(fields.includes("*Subject*\nHighLatency"));
-    assert.ok(fields.includes("*Time*\n2024-05-01T12:00:00.000Z"));
+    // mrkdwn cannot escape * _ ~ `: names are plain_text, which Slack shows as written.
+    assert.ok(blocks[1].fields.every((f: { type: string }) => f.type === "plain_text"));
+    assert.ok(fields.includes("Source\nprometheus"));
+    assert.ok(fields.includes("Type\ndev.patchbay.alert.firing"));
+    assert.ok(fields.includes("Subject\nHighLatency"));
+    assert.ok(fields.includes("Time\n2024-05-01T12:00:00.000Z"));
     assert.match(blocks[2].text.text, /^```\n[\s\S]*"service": "checkout"[\s\S]*\n```$/);
     assert.equal(blocks[3].elements[0].type, "button");
     assert.equal(blocks[3].elements[0].url, "http://prometheus.example/graph?g0.expr=latency");
@@ -99,7 +100,7 @@ describe("Slack incoming webhook", () => {
     assert.ok(blocks[0].text.text.endsWith("…"));
     for (const field of blocks[1].fields) assert.ok(field.text.length <= 2000);
     assert.ok(
-      blocks[1].fields.some((f: { text: string }) => f.text.startsWith("*Subject*") && f.text.endsWith("…")),
+      blocks[1].fields.some((f: { text: string }) => f.text.startsWith("Subject\n") && f.text.endsWith("…")),
     );
     assert.ok(blocks[2].text.text.length <= 3000);
     assert.match(blocks[2].text.text, /…\n```$/);

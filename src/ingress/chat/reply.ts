@@ -1,5 +1,6 @@
 /** A command result as a chat message, and its delivery to the platform's response_url. */
 import type { CommandResult } from "../../commands/index.ts";
+import { mattermost, slack, truncate } from "../../notifiers/markup.ts";
 import { ADDRESS_NOT_ALLOWED, postJson, type ResponseUrlPolicy } from "./response-url.ts";
 
 export type Platform = "slack" | "mattermost";
@@ -14,8 +15,17 @@ export interface ChatReply {
 const TEXT_LIMITS: Record<Platform, number> = { slack: 39_000, mattermost: 16_000 };
 const SLACK_SECTION_LIMIT = 3_000;
 const SLACK_HEADER_LIMIT = 150;
-/** The characters codeBlock adds around the text. */
-const CODE_BLOCK_FENCES = 8;
+/** An executor's error is one line of context, not a second output. */
+const ERROR_LIMIT = 2_000;
+const SHORTENED = "\n… (message shortened to fit the platform's limit)";
+
+/**
+ * Each platform's markup for a reply: executor output and errors are untrusted text, so `<!here>` in
+ * kubectl's output must not ping a Slack channel, nor `@channel` a Mattermost one.
+ */
+const MARKUP: Record<Platform, typeof slack | typeof mattermost> = { slack, mattermost };
+/** A command line is shown whole unless it is absurdly long. */
+const COMMAND_LIMIT = 500;
 
 const STATUS_LABELS: Record<CommandResult["status"], string> = {
   ok: "ok",
@@ -28,22 +38,26 @@ const STATUS_LABELS: Record<CommandResult["status"], string> = {
 };
 
 export function formatReply(platform: Platform, commandLine: string, result: CommandResult): ChatReply {
-  const heading = `\`${oneLine(commandLine)}\`${result.executor ? ` (${result.executor})` : ""}`;
+  const markup = MARKUP[platform];
+  const heading = `${markup.inlineCode(commandLine, COMMAND_LIMIT)}${result.executor ? ` (${markup.text(result.executor, Infinity)})` : ""}`;
   const lines =
     result.status === "ok"
       ? [heading]
-      : [`:warning: ${heading} — ${STATUS_LABELS[result.status]}: ${result.error}`];
-  if (result.output) lines.push(codeBlock(result.output));
-  else if (result.status === "ok") lines.push("(no output)");
+      : [`:warning: ${heading} — ${STATUS_LABELS[result.status]}: ${markup.text(result.error, ERROR_LIMIT)}`];
+  const limit = TEXT_LIMITS[platform];
+  if (result.output) {
+    const room = limit - lines.join("\n").length - 1;
+    lines.push(markup.codeBlock(result.output, room, { marker: SHORTENED }));
+  } else if (result.status === "ok") lines.push("(no output)");
   const reply: ChatReply = {
     response_type: "in_channel",
-    text: clip(lines.join("\n"), TEXT_LIMITS[platform]),
+    text: truncate(lines.join("\n"), limit, SHORTENED),
   };
   const blocks = platform === "slack" ? slackBlocks(result.message) : undefined;
   if (blocks) {
     // Slack shows the blocks instead of `text` when both are sent: the output goes in a block too.
     if (result.output) {
-      const output = codeBlock(result.output, SLACK_SECTION_LIMIT);
+      const output = slack.codeBlock(result.output, SLACK_SECTION_LIMIT, { marker: SHORTENED });
       blocks.push({ type: "section", text: { type: "mrkdwn", text: output } });
     }
     reply.blocks = blocks;
@@ -88,32 +102,24 @@ function slackBlocks(message: unknown): unknown[] | undefined {
   const { title, sections } = message as { title?: unknown; sections?: unknown };
   const blocks: unknown[] = [];
   if (typeof title === "string" && title) {
-    blocks.push({ type: "header", text: { type: "plain_text", text: clip(title, SLACK_HEADER_LIMIT) } });
+    blocks.push({
+      type: "header",
+      text: { type: "plain_text", text: slack.plain(title, SLACK_HEADER_LIMIT) },
+    });
   }
   if (Array.isArray(sections)) {
     for (const section of sections.slice(0, 45)) {
       const { header, text } = (section ?? {}) as { header?: unknown; text?: unknown };
       if (typeof text !== "string") continue;
-      const body = typeof header === "string" && header ? `*${header}*\n${text}` : text;
-      blocks.push({ type: "section", text: { type: "mrkdwn", text: clip(body, SLACK_SECTION_LIMIT) } });
+      // The executor's formatting is kept; only its &, < and > are escaped, so nothing in it pings.
+      const heading = typeof header === "string" && header ? `*${slack.text(header, 200)}*\n` : "";
+      const body = heading + slack.text(text, SLACK_SECTION_LIMIT - heading.length);
+      blocks.push({ type: "section", text: { type: "mrkdwn", text: body } });
     }
   }
   return blocks.length > 0 ? blocks : undefined;
 }
 
-/** The text as a code block of at most `limit` characters, fences included (clipped inside them). */
-function codeBlock(text: string, limit = Infinity): string {
-  // Three backticks anywhere inside would end the block early: no two may stay adjacent.
-  const escaped = text.replace(/`(?=`)/g, "`\u200b");
-  return "```\n" + clip(escaped, limit - CODE_BLOCK_FENCES) + "\n```";
-}
-
 function oneLine(text: string): string {
   return text.trim().replaceAll("`", "'");
-}
-
-function clip(text: string, limit: number): string {
-  if (text.length <= limit) return text;
-  const note = "\n… (message shortened to fit the platform's limit)";
-  return text.slice(0, limit - note.length) + note;
 }
