@@ -2,6 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { CommandResult } from "../../src/commands/index.ts";
 import { formatReply } from "../../src/ingress/chat/reply.ts";
+import {
+  codeBlockContent,
+  hasLoneSurrogate,
+  mattermostPings,
+  slackHasControlSequence,
+  slackShows,
+} from "../notifiers/platforms.ts";
 
 const result = (overrides: Partial<CommandResult>): CommandResult => ({
   status: "ok",
@@ -50,5 +57,63 @@ describe("chat replies", () => {
     const mattermost = formatReply("mattermost", "kubectl get pods", result({ output: "web-1", message }));
     assert.equal(mattermost.blocks, undefined);
     assert.match(mattermost.text, /```\nweb-1\n```/);
+  });
+
+  const kubectl = "NAME    NOMINATED NODE\nweb-1   <none>\n<!here> & <@U123> @channel";
+
+  it("on Slack, an executor's output cannot ping (<!here>) and kubectl's <none> shows as written", () => {
+    const reply = formatReply("slack", "kubectl get pods -o wide", result({ output: kubectl, message }));
+    assert.ok(!slackHasControlSequence(reply.text), reply.text);
+    assert.equal(slackShows(codeBlockContent(reply.text.split("\n").slice(1).join("\n"))!), kubectl);
+    const outputBlock = (reply.blocks as Block[]).at(-1)!.text.text;
+    assert.ok(!slackHasControlSequence(outputBlock), outputBlock);
+    assert.equal(slackShows(codeBlockContent(outputBlock)!), kubectl);
+  });
+
+  it("on Slack, an error and a structured message's sections cannot ping either", () => {
+    const failed = formatReply(
+      "slack",
+      "kubectl <!channel>",
+      result({ status: "failed", error: "exit 1: <!here> said no" }),
+    );
+    assert.ok(!slackHasControlSequence(failed.text), failed.text);
+    assert.match(slackShows(failed.text), /<!here> said no/);
+    const structured = formatReply(
+      "slack",
+      "kubectl get pods",
+      result({ message: { title: "<t>", sections: [{ header: "<!here>", text: "a <none> & b" }] } }),
+    );
+    const section = (structured.blocks as Block[])[1]!.text.text;
+    assert.equal(section, "*&lt;!here&gt;*\na &lt;none&gt; &amp; b");
+  });
+
+  it("on Mattermost, an error mentioning @channel pings nobody; output stays in its code block", () => {
+    const reply = formatReply(
+      "mattermost",
+      "kubectl get pods",
+      result({ status: "failed", error: "@channel look", output: "```\n@here" }),
+    );
+    assert.ok(!mattermostPings(reply.text), reply.text);
+  });
+
+  it("never cuts an emoji in half when shortening, whatever falls on the cut", () => {
+    for (const platform of ["slack", "mattermost"] as const) {
+      for (let pad = 0; pad < 12; pad++) {
+        const output = "x".repeat(pad) + "👩‍👩‍👧‍👦👍🏽🇫🇷".repeat(4_000);
+        const reply = formatReply(platform, "kubectl logs web-1", result({ output, message }));
+        assert.ok(!hasLoneSurrogate(reply.text), `${platform} +${pad}: text`);
+        assert.match(reply.text, /message shortened/);
+        for (const block of (reply.blocks ?? []) as Block[]) {
+          assert.ok(!hasLoneSurrogate(block.text.text), `${platform} +${pad}: block`);
+        }
+        const kept = codeBlockContent(reply.text.slice(reply.text.indexOf("```")))!;
+        const graphemes = [...new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(output)];
+        const body = kept.slice(0, kept.indexOf("\n… (message shortened"));
+        assert.ok(
+          graphemes.some((g) => g.index === body.length) && output.startsWith(body),
+          `${platform} +${pad}: cut inside a grapheme`,
+        );
+      }
+    }
   });
 });
