@@ -5,7 +5,9 @@
  */
 import type { Writable } from "node:stream";
 import { collectDefaultMetrics, Registry } from "prom-client";
-import type { Notifier } from "../api/v1alpha1/index.ts";
+import { ActionEngine, type ActionProblem } from "../actions/index.ts";
+import type { Action, Notifier } from "../api/v1alpha1/index.ts";
+import type { CloudEvent } from "../events/cloudevent.ts";
 import { CommandDispatcher } from "../commands/index.ts";
 import { PluginHub, type ConnectionTimings } from "../hub/index.ts";
 import {
@@ -79,6 +81,8 @@ export class DataPlane {
   readonly #options: DataPlaneOptions;
   readonly #log: Logger;
   readonly #dispatcher: CommandDispatcher;
+  /** Every event enters the router through the action engine (src/actions), which may hold it for answers. */
+  readonly #actions: ActionEngine;
   #sourceNames = new Set<string>();
   #executors: DeclaredExecutor[] = [];
   #chat = new Map<string, ChatChannel>();
@@ -98,7 +102,7 @@ export class DataPlane {
     });
     this.hub = new PluginHub({
       log: this.#log.child({ component: "hub" }),
-      onEvent: (event) => this.router.publish(event),
+      onEvent: (event) => this.#actions.accept(event),
       timings: options.hubTimings,
       streams: options.streams,
     });
@@ -107,6 +111,13 @@ export class DataPlane {
       registry: this.registry,
       maxConcurrentPerExecutor: limits.executorConcurrency,
       maxWaitingPerExecutor: limits.executorQueue,
+    });
+    this.#actions = new ActionEngine({
+      dispatch: (request) => this.#dispatcher.dispatch(request),
+      publish: (event) => this.router.publish(event),
+      publishTo: (event, notifiers) => this.router.publishTo(event, notifiers),
+      registry: this.registry,
+      log: this.#log.child({ component: "actions" }),
     });
   }
 
@@ -118,6 +129,12 @@ export class DataPlane {
     return this.#management?.url;
   }
 
+  /** What the ingress publishes into: the action engine, with the router's memory use for admission. */
+  readonly #ingressSink = {
+    publish: (event: CloudEvent) => this.#actions.accept(event),
+    memoryUse: () => this.router.memoryUse(),
+  };
+
   async start(): Promise<void> {
     const { ingress, management } = this.#options;
     const anonymous = (ingress.tokens ?? []).length === 0 && !LOOPBACK_HOSTS.has(ingress.host);
@@ -126,7 +143,7 @@ export class DataPlane {
       host: ingress.host,
       port: ingress.port,
       sources: new HubSourceDirectory(this.hub, () => this.#sourceNames),
-      sink: this.router,
+      sink: this.#ingressSink,
       commands: this.#dispatcher,
       chat: { lookup: (name) => this.#chat.get(name) },
       auth: {
@@ -161,6 +178,12 @@ export class DataPlane {
   setSources(sources: readonly SourceLabels[]): void {
     this.#sourceNames = new Set(sources.map((source) => source.name));
     this.router.setSources(sources);
+    this.#actions.setSources(sources);
+  }
+
+  /** Applies the Actions; returns those that could not be compiled and why. */
+  setActions(actions: readonly Action[]): ActionProblem[] {
+    return this.#actions.setActions(actions);
   }
 
   setExecutors(executors: readonly DeclaredExecutor[]): void {
@@ -197,6 +220,7 @@ export class DataPlane {
   async stop(deadlineMs: number): Promise<RouterStats> {
     const until = Date.now() + deadlineMs;
     await this.#ingress?.close(Math.min(5_000, deadlineMs / 2));
+    this.#actions.releaseHeld();
     const stats = await this.router.drain(Math.max(0, until - Date.now()));
     this.hub.close();
     await this.#management?.close();

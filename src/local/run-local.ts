@@ -72,6 +72,9 @@ export async function runLocal(options: LocalOptions): Promise<LocalRun> {
   for (const problem of await dataPlane.setNotifiers(manifests.notifiers.map(({ resource }) => resource))) {
     problems.push(`Notifier '${problem.name}': ${problem.message}`);
   }
+  for (const problem of dataPlane.setActions(manifests.actions.map(({ resource }) => resource))) {
+    problems.push(`Action '${problem.name}': ${problem.message}`);
+  }
   if (manifests.notifiers.length === 0)
     problems.push("no Notifier is declared: events are not delivered anywhere");
 
@@ -93,6 +96,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalRun> {
     sources: manifests.sources.length,
     executors: manifests.executors.length,
     notifiers: manifests.notifiers.length,
+    actions: manifests.actions.length,
   });
 
   let stopping: Promise<void> | undefined;

@@ -8,9 +8,11 @@ import { parseAllDocuments } from "yaml";
 import {
   API_VERSION,
   NAME_PATTERN,
+  validateActionSpec,
   validateExecutorSpec,
   validateNotifierSpec,
   validateSourceSpec,
+  type Action,
   type ExecutorPlugin,
   type Notifier,
   type SourcePlugin,
@@ -20,6 +22,7 @@ export interface ManifestSet {
   sources: Located<SourcePlugin>[];
   executors: Located<ExecutorPlugin>[];
   notifiers: Located<Notifier>[];
+  actions: Located<Action>[];
   /** One line per rejected document: "config/local/x.yaml#2: spec.prefixes …". */
   problems: string[];
 }
@@ -31,10 +34,10 @@ export interface Located<T> {
   directory: string;
 }
 
-const KINDS = ["SourcePlugin", "ExecutorPlugin", "Notifier"] as const;
+const KINDS = ["SourcePlugin", "ExecutorPlugin", "Notifier", "Action"] as const;
 
 export async function loadManifests(directory: string): Promise<ManifestSet> {
-  const set: ManifestSet = { sources: [], executors: [], notifiers: [], problems: [] };
+  const set: ManifestSet = { sources: [], executors: [], notifiers: [], actions: [], problems: [] };
   let files: string[];
   try {
     files = (await readdir(directory)).filter((file) => /\.ya?ml$/.test(file)).sort();
@@ -76,6 +79,8 @@ export function addDocuments(set: ManifestSet, file: string, directory: string, 
       set.sources.push({ ...located, resource: object as unknown as SourcePlugin });
     else if (object.kind === "ExecutorPlugin")
       set.executors.push({ ...located, resource: object as unknown as ExecutorPlugin });
+    else if (object.kind === "Action")
+      set.actions.push({ ...located, resource: object as unknown as Action });
     else set.notifiers.push({ ...located, resource: object as unknown as Notifier });
   });
 }
@@ -98,12 +103,14 @@ function check(object: Record<string, unknown>): string[] {
       ? validateSourceSpec(spec)
       : kind === "ExecutorPlugin"
         ? validateExecutorSpec(spec)
-        : validateNotifierSpec(spec);
+        : kind === "Action"
+          ? validateActionSpec(spec)
+          : validateNotifierSpec(spec);
   return problems.map((problem) => `${kind} '${name}': ${problem}`);
 }
 
 function rejectDuplicates(set: ManifestSet): void {
-  for (const key of ["sources", "executors", "notifiers"] as const) {
+  for (const key of ["sources", "executors", "notifiers", "actions"] as const) {
     const seen = new Map<string, string>();
     const list = set[key] as Located<{ kind: string; metadata: { name: string } }>[];
     set[key] = list.filter((item) => {

@@ -9,7 +9,7 @@ import { hostname } from "node:os";
 import type { Writable } from "node:stream";
 import {
   AppsV1Api,
-  type KubeConfig,
+  KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   type V1Deployment,
@@ -38,7 +38,6 @@ import { PluginReconciler, type ManagerDeploymentRef } from "./plugin-reconciler
 import { controllerOwnerKeys, OwnedObjects, WORKLOAD_KINDS } from "./owned-objects.ts";
 import { statusShownOf } from "./plugin-status.ts";
 import { PluginTargets } from "./plugin-targets.ts";
-import { checkCluster, loadKubeConfig, startupTimeoutMs } from "./preflight.ts";
 import { KubernetesSecretResolver } from "./secrets.ts";
 
 export const LEASE_NAME = "patchbay-leader";
@@ -311,9 +310,8 @@ function sidecarKeys(informer: ResourceInformer<PluginObject>, namespace: string
  */
 export async function runOperator(): Promise<void> {
   const log = createLogger("patchbay");
-  // Stops here, with the reason, when the kubeconfig, the cluster or the CRDs are not there.
-  const kubeConfig = loadKubeConfig();
-  await checkCluster(kubeConfig, startupTimeoutMs());
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
   const podNamespace =
     process.env.POD_NAMESPACE ??
     kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ??

@@ -134,6 +134,30 @@ export class Router {
     return "unrouted";
   }
 
+  /**
+   * Queues an event for the named notifiers only, past selection and dedup: an Action's follow-up,
+   * addressed to the notifiers the Action names. Returns the names no running notifier has.
+   */
+  publishTo(event: CloudEvent, notifiers: readonly string[]): string[] {
+    if (!this.#accepting) {
+      this.#rejected++;
+      return [];
+    }
+    const unknown: string[] = [];
+    let held: HeldEvent | undefined;
+    for (const name of notifiers) {
+      const worker = this.#workers.get(name);
+      if (worker === undefined) {
+        unknown.push(name);
+        continue;
+      }
+      held ??= this.#ledger.hold(event);
+      held.holders++;
+      worker.enqueue(held);
+    }
+    return unknown;
+  }
+
   /** The full set of known sources and their labels; sources not listed have no labels. */
   setSources(sources: readonly SourceLabels[]): void {
     const labels = new Map<string, Readonly<Record<string, string>>>();

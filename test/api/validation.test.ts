@@ -72,7 +72,7 @@ describe("plugin spec validation", () => {
 
 describe("the manifest loader", () => {
   const load = (text: string): ManifestSet => {
-    const set: ManifestSet = { sources: [], executors: [], notifiers: [], problems: [] };
+    const set: ManifestSet = { sources: [], executors: [], notifiers: [], actions: [], problems: [] };
     addDocuments(set, "x.yaml", "/dir", text);
     return set;
   };

@@ -81,7 +81,7 @@ describe("kubectl kustomize", () => {
   it("renders config/crd from the single copy in crds/", async () => {
     const fromConfig = parseObjects((await kubectl(["kustomize", "config/crd"])).stdout);
     const fromCrds = parseObjects((await kubectl(["kustomize", "crds"])).stdout);
-    assert.equal(fromConfig.length, 3);
+    assert.equal(fromConfig.length, 4);
     assert.deepEqual(fromConfig, fromCrds);
   });
 

@@ -92,7 +92,7 @@ it("the manifest loader survives random documents and accounts for each of them"
   await fc.assert(
     fc.asyncProperty(fc.array(documents, { minLength: 1, maxLength: 4 }), async (texts) => {
       const text = texts.join("\n---\n");
-      const set: ManifestSet = { sources: [], executors: [], notifiers: [], problems: [] };
+      const set: ManifestSet = { sources: [], executors: [], notifiers: [], actions: [], problems: [] };
       assert.doesNotThrow(
         () => addDocuments(set, "fuzz.yaml", "/tmp", text),
         `input: ${JSON.stringify(text)}`,
@@ -114,7 +114,7 @@ it("an unresolved alias or an alias bomb is a problem with the document, not a c
     "a: &a [x, x, x, x, x, x, x, x, x, x]",
     ..."bcdefgh".split("").map((c, i) => `${c}: &${c} [${Array(10).fill(`*${"abcdefgh"[i]}`).join(", ")}]`),
   ].join("\n");
-  const set: ManifestSet = { sources: [], executors: [], notifiers: [], problems: [] };
+  const set: ManifestSet = { sources: [], executors: [], notifiers: [], actions: [], problems: [] };
   addDocuments(set, "bad.yaml", "/tmp", `*undefined\n---\n${bomb}\n---\n${stringify(samples[1])}`);
   assert.equal(set.executors.length, 1, "the good document after the bad ones still loads");
   assert.equal(set.problems.length, 2, set.problems.join("\n"));

@@ -5,6 +5,7 @@
  */
 import type { TSchema } from "@sinclair/typebox";
 import type { JsonSchema } from "../schema-validator.ts";
+import { ActionSchema } from "./action.ts";
 import { GROUP, VERSION } from "./meta.ts";
 import { NotifierSchema } from "./notifier.ts";
 import { ExecutorPluginSchema, SourcePluginSchema } from "./plugins.ts";
@@ -158,6 +159,23 @@ const KINDS: KindDefinition[] = [
       ageColumn,
     ],
   },
+  {
+    kind: "Action",
+    plural: "actions",
+    shortName: "act",
+    schema: ActionSchema,
+    columns: [
+      {
+        name: "Result",
+        type: "string",
+        jsonPath: ".spec.result.mode",
+        description: "Where the output goes: attach or followUp.",
+      },
+      ...readyColumns,
+      { name: "Command", type: "string", jsonPath: ".spec.command", description: "The command template." },
+      ageColumn,
+    ],
+  },
 ];
 
 export interface CustomResourceDefinition {
@@ -167,7 +185,7 @@ export interface CustomResourceDefinition {
   crd: Record<string, unknown>;
 }
 
-/** The three CRDs, in the order crds/kustomization.yaml lists them. */
+/** The CRDs, in the order crds/kustomization.yaml lists them. */
 export function customResourceDefinitions(): CustomResourceDefinition[] {
   return KINDS.map(({ kind, plural, shortName, schema, columns }) => ({
     file: `crds/${GROUP}_${plural}.yaml`,

@@ -110,7 +110,7 @@ export type LogNotifierConfig = Static<typeof LogNotifierConfigSchema>;
  * match `selector` (an empty selector `{}` matches every source). Omit `sources` to receive every source;
  * a `sources` that sets neither field is rejected as ambiguous.
  */
-const NotifierSourcesSchema = Type.Object(
+export const NotifierSourcesSchema = Type.Object(
   {
     names: Type.Optional(
       Type.Array(Type.String({ maxLength: 253, pattern: DNS_SUBDOMAIN_PATTERN }), {
@@ -135,7 +135,7 @@ const NotifierSourcesSchema = Type.Object(
 export type NotifierSources = Static<typeof NotifierSourcesSchema>;
 
 /** Every condition that is set must hold for an event to pass. */
-const NotifierFilterSchema = Type.Object(
+export const NotifierFilterSchema = Type.Object(
   {
     types: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {

@@ -7,6 +7,8 @@
 import type { TSchema } from "@sinclair/typebox";
 import { schemaValidator, type JsonSchema, type SchemaValidator } from "../schema-validator.ts";
 import { openApiSchema } from "./crds.ts";
+import { compileTemplate } from "../../actions/template.ts";
+import { ActionSchema } from "./action.ts";
 import { NotifierSchema } from "./notifier.ts";
 import { ExecutorPluginSchema, SourcePluginSchema } from "./plugins.ts";
 
@@ -22,6 +24,7 @@ function specValidator(kindSchema: TSchema): () => SchemaValidator {
 const sourceSpec = specValidator(SourcePluginSchema);
 const executorSpec = specValidator(ExecutorPluginSchema);
 const notifierSpec = specValidator(NotifierSchema);
+const actionSpec = specValidator(ActionSchema);
 
 function validateSpec(validator: () => SchemaValidator, spec: unknown): string[] {
   if (spec === undefined) return ["spec: required"];
@@ -44,6 +47,34 @@ export function validateNotifierSpec(spec: unknown): string[] {
   const problems = validateSpec(notifierSpec, spec);
   if (problems.length > 0) return problems;
   const filter = (spec as { filter?: { subject?: string; data?: { pattern: string }[] } }).filter;
+  if (filter?.subject !== undefined) problems.push(...regexProblems(filter.subject, "spec.filter.subject"));
+  filter?.data?.forEach(({ pattern }, i) =>
+    problems.push(...regexProblems(pattern, `spec.filter.data[${i}].pattern`)),
+  );
+  return problems;
+}
+
+/** Beyond the CRD: the filter's regular expressions compile and the command template is well formed. */
+export function validateActionSpec(spec: unknown): string[] {
+  const problems = validateSpec(actionSpec, spec);
+  if (problems.length > 0) return problems;
+  problems.push(...filterProblems(spec as { filter?: NotifierFilterLike }));
+  return [...problems, ...actionTemplateProblems((spec as { command: string }).command)];
+}
+
+/** What is wrong with a command template, as "spec.command: …"; empty when it is well formed. */
+export function actionTemplateProblems(command: string): string[] {
+  const compiled = compileTemplate(command);
+  return compiled.ok ? [] : compiled.problems.map((problem) => `spec.command: ${problem}`);
+}
+
+interface NotifierFilterLike {
+  subject?: string;
+  data?: { pattern: string }[];
+}
+
+function filterProblems({ filter }: { filter?: NotifierFilterLike }): string[] {
+  const problems: string[] = [];
   if (filter?.subject !== undefined) problems.push(...regexProblems(filter.subject, "spec.filter.subject"));
   filter?.data?.forEach(({ pattern }, i) =>
     problems.push(...regexProblems(pattern, `spec.filter.data[${i}].pattern`)),

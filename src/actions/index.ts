@@ -1,0 +1,5 @@
+/** Actions: events that run commands by themselves (see src/api/v1alpha1/action.ts). */
+export { ActionEngine, compileAction, SKIP_REASONS } from "./engine.ts";
+export type { ActionAnswer, ActionEngineOptions, ActionProblem, SkipReason } from "./engine.ts";
+export { compileTemplate, quoteCommandLine, renderTemplate } from "./template.ts";
+export type { CompiledTemplate, Rendered, TemplateCompilation } from "./template.ts";
