@@ -9,7 +9,7 @@ import { hostname } from "node:os";
 import type { Writable } from "node:stream";
 import {
   AppsV1Api,
-  KubeConfig,
+  type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   type V1Deployment,
@@ -38,6 +38,7 @@ import { PluginReconciler, type ManagerDeploymentRef } from "./plugin-reconciler
 import { controllerOwnerKeys, OwnedObjects, WORKLOAD_KINDS } from "./owned-objects.ts";
 import { statusShownOf } from "./plugin-status.ts";
 import { PluginTargets } from "./plugin-targets.ts";
+import { checkCluster, loadKubeConfig, startupTimeoutMs } from "./preflight.ts";
 import { KubernetesSecretResolver } from "./secrets.ts";
 
 export const LEASE_NAME = "patchbay-leader";
@@ -310,8 +311,9 @@ function sidecarKeys(informer: ResourceInformer<PluginObject>, namespace: string
  */
 export async function runOperator(): Promise<void> {
   const log = createLogger("patchbay");
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
+  // Stops here, with the reason, when the kubeconfig, the cluster or the CRDs are not there.
+  const kubeConfig = loadKubeConfig();
+  await checkCluster(kubeConfig, startupTimeoutMs());
   const podNamespace =
     process.env.POD_NAMESPACE ??
     kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ??
