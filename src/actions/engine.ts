@@ -198,11 +198,12 @@ export class ActionEngine {
     const state = this.#stateOf(action.name);
     const subject = event.subject ?? "";
     const now = this.#now();
+    // An event that lacks a field can never run: say so rather than blame the window or the limit.
+    const rendered = renderTemplate(action.template, event);
+    if (!rendered.ok) return this.#skip(action, event, "missing-field", rendered.reason);
     const until = state.window.get(subject);
     if (until !== undefined && until > now) return this.#skip(action, event, "window");
     if (state.inFlight >= action.maxConcurrent) return this.#skip(action, event, "concurrency");
-    const rendered = renderTemplate(action.template, event);
-    if (!rendered.ok) return this.#skip(action, event, "missing-field", rendered.reason);
     if (action.windowMs > 0) {
       if (state.window.size >= WINDOW_SWEEP_AT)
         for (const [key, expires] of state.window) if (expires <= now) state.window.delete(key);

@@ -96,12 +96,22 @@ export function renderTemplate(template: CompiledTemplate, event: CloudEvent): R
 }
 
 /**
- * Arguments as a command line that parseCommandLine reads back as exactly these arguments: each is
+ * Arguments as a command line that parseCommandLine reads back as these arguments: each is
  * single-quoted (nothing inside single quotes is special), a single quote in it written as '\''.
+ * The parser turns typographic quotes into plain ones on the whole line before it splits (chat clients
+ * type them), so they are turned into plain ones here first: left in, a ’ would close the quoting and
+ * split the value.
  */
 export function quoteCommandLine(args: readonly string[]): string {
-  return args.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(" ");
+  return args
+    .map(
+      (arg) =>
+        `'${arg.replace(TYPOGRAPHIC_QUOTES, (q) => (q === "\u2018" || q === "\u2019" ? "'" : '"')).replaceAll("'", "'\\''")}'`,
+    )
+    .join(" ");
 }
+
+const TYPOGRAPHIC_QUOTES = /[\u201C\u201D\u201E\u2018\u2019]/g;
 
 function valueAt(event: CloudEvent, path: readonly string[]): unknown {
   let value: unknown = event;
