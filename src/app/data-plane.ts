@@ -5,8 +5,7 @@
  */
 import type { Writable } from "node:stream";
 import { collectDefaultMetrics, Registry } from "prom-client";
-import { ActionEngine, type ActionProblem } from "../actions/index.ts";
-import type { Action, Notifier } from "../api/v1alpha1/index.ts";
+import type { Notifier } from "../api/v1alpha1/index.ts";
 import type { CloudEvent } from "../events/cloudevent.ts";
 import { CommandDispatcher } from "../commands/index.ts";
 import { PluginHub, type ConnectionTimings } from "../hub/index.ts";
@@ -31,8 +30,17 @@ import {
   type SourceLabels,
 } from "../router/index.ts";
 import type { SecretResolver } from "../secrets/index.ts";
-import { HubExecutorDirectory, HubSourceDirectory, type DeclaredExecutor } from "./directories.ts";
-import { DEFAULT_LIMITS, limitsFromEnv, type DataPlaneLimits } from "./limits.ts";
+import { BusNotifiers, openEventBus, type EventBus } from "../bus/index.ts";
+import {
+  HubExecutorDirectory,
+  HubSourceDirectory,
+  type DeclaredExecutor,
+} from "./directories.ts";
+import {
+  DEFAULT_LIMITS,
+  limitsFromEnv,
+  type DataPlaneLimits,
+} from "./limits.ts";
 
 /** Hosts only this machine reaches: an ingress there without tokens is a local run, not an open door. */
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -64,6 +72,12 @@ export interface DataPlaneOptions {
   streams?: boolean;
   /** Extra readiness checks, e.g. the operator's informers. */
   readinessChecks?: Record<string, ReadinessCheck>;
+  /**
+   * Where events are held between the edges and the notifiers: a nats:// URL (comma-separated for
+   * several servers) for the JetStream bus, whose credentials and stream settings come from
+   * PATCHBAY_EVENT_BUS_* (src/bus/config.ts); unset, the router's in-memory queues as always.
+   */
+  eventBus?: string;
   /** Memory and concurrency limits; unset ones come from the environment (PATCHBAY_MEMORY_BUDGET, …), else defaults. */
   limits?: Partial<DataPlaneLimits>;
 }
@@ -81,8 +95,15 @@ export class DataPlane {
   readonly #options: DataPlaneOptions;
   readonly #log: Logger;
   readonly #dispatcher: CommandDispatcher;
-  /** Every event enters the router through the action engine (src/actions), which may hold it for answers. */
-  readonly #actions: ActionEngine;
+  /**
+   * With a JetStream bus: the edges (ingress, source streams) publish into it and await the store; the
+   * notifiers are durable consumers fed by BusNotifiers instead of the router's workers.
+   */
+  #bus: EventBus | undefined;
+  #busNotifiers: BusNotifiers | undefined;
+  /** The routes last applied, kept for the bus's notifiers when they are set before start(). */
+  #routes: NotifierRoute[] = [];
+  #sourceLabels: readonly SourceLabels[] = [];
   #sourceNames = new Set<string>();
   #executors: DeclaredExecutor[] = [];
   #chat = new Map<string, ChatChannel>();
@@ -93,7 +114,11 @@ export class DataPlane {
     this.#options = options;
     this.#log = options.log ?? createLogger("patchbay");
     collectDefaultMetrics({ register: this.registry });
-    const limits = { ...DEFAULT_LIMITS, ...limitsFromEnv(process.env), ...options.limits };
+    const limits = {
+      ...DEFAULT_LIMITS,
+      ...limitsFromEnv(process.env),
+      ...options.limits,
+    };
     this.router = new Router({
       registry: this.registry,
       logger: this.#log.child({ component: "router" }),
@@ -102,7 +127,9 @@ export class DataPlane {
     });
     this.hub = new PluginHub({
       log: this.#log.child({ component: "hub" }),
-      onEvent: (event) => this.#actions.accept(event),
+      onEvent: (event) =>
+        this.#bus ? this.#bus.publish(event) : this.router.publish(event),
+      resumeHint: (source) => this.#bus?.lastIdFor(source),
       timings: options.hubTimings,
       streams: options.streams,
     });
@@ -111,13 +138,6 @@ export class DataPlane {
       registry: this.registry,
       maxConcurrentPerExecutor: limits.executorConcurrency,
       maxWaitingPerExecutor: limits.executorQueue,
-    });
-    this.#actions = new ActionEngine({
-      dispatch: (request) => this.#dispatcher.dispatch(request),
-      publish: (event) => this.router.publish(event),
-      publishTo: (event, notifiers) => this.router.publishTo(event, notifiers),
-      registry: this.registry,
-      log: this.#log.child({ component: "actions" }),
     });
   }
 
@@ -129,16 +149,39 @@ export class DataPlane {
     return this.#management?.url;
   }
 
-  /** What the ingress publishes into: the action engine, with the router's memory use for admission. */
+  /** What the ingress publishes into: the bus when configured (awaited), else the router's queues. */
   readonly #ingressSink = {
-    publish: (event: CloudEvent) => this.#actions.accept(event),
+    publish: (event: CloudEvent) =>
+      this.#bus ? this.#bus.publish(event) : this.router.publish(event),
     memoryUse: () => this.router.memoryUse(),
   };
 
   async start(): Promise<void> {
     const { ingress, management } = this.#options;
-    const anonymous = (ingress.tokens ?? []).length === 0 && !LOOPBACK_HOSTS.has(ingress.host);
+    const anonymous =
+      (ingress.tokens ?? []).length === 0 && !LOOPBACK_HOSTS.has(ingress.host);
     const refuseAnonymous = anonymous && ingress.allowAnonymous === false;
+    if (this.#options.eventBus) {
+      // Before the ingress listens: no event is answered before the bus can store it.
+      this.#bus = await openEventBus({
+        url: this.#options.eventBus,
+        registry: this.registry,
+        log: this.#log.child({ component: "bus" }),
+      });
+      this.#busNotifiers = new BusNotifiers(
+        this.#bus,
+        this.#log.child({ component: "notifiers" }),
+      );
+      this.#busNotifiers.setSources(this.#sourceLabels);
+      await this.#busNotifiers.setNotifiers(this.#routes);
+      this.router.setNotifiers([]);
+      this.#log.info(
+        "events are stored in the event bus before they are acknowledged",
+        {
+          bus: this.#bus.description,
+        },
+      );
+    }
     this.#ingress = await startIngress({
       host: ingress.host,
       port: ingress.port,
@@ -168,8 +211,12 @@ export class DataPlane {
       port: management.port,
       registry: this.registry,
       checks: {
-        ingress: () => (this.#ingress?.server.listening ? undefined : "the ingress is not listening"),
-        router: () => (this.router.accepting ? undefined : "the router is draining"),
+        ingress: () =>
+          this.#ingress?.server.listening
+            ? undefined
+            : "the ingress is not listening",
+        router: () =>
+          this.router.accepting ? undefined : "the router is draining",
         ...this.#options.readinessChecks,
       },
     });
@@ -178,12 +225,8 @@ export class DataPlane {
   setSources(sources: readonly SourceLabels[]): void {
     this.#sourceNames = new Set(sources.map((source) => source.name));
     this.router.setSources(sources);
-    this.#actions.setSources(sources);
-  }
-
-  /** Applies the Actions; returns those that could not be compiled and why. */
-  setActions(actions: readonly Action[]): ActionProblem[] {
-    return this.#actions.setActions(actions);
+    this.#sourceLabels = sources;
+    this.#busNotifiers?.setSources(sources);
   }
 
   setExecutors(executors: readonly DeclaredExecutor[]): void {
@@ -191,7 +234,9 @@ export class DataPlane {
   }
 
   /** Builds each notifier's sink (resolving its secrets) and applies them all; returns those that failed. */
-  async setNotifiers(notifiers: readonly Notifier[]): Promise<NotifierProblem[]> {
+  async setNotifiers(
+    notifiers: readonly Notifier[],
+  ): Promise<NotifierProblem[]> {
     const routes: NotifierRoute[] = [];
     const chat = new Map<string, ChatChannel>();
     const problems: NotifierProblem[] = [];
@@ -211,18 +256,27 @@ export class DataPlane {
         problems.push({ name, message: (err as Error).message });
       }
     }
-    this.router.setNotifiers(routes);
+    this.#routes = routes;
+    // With a bus its consumers deliver; before start() the routes wait for it (see start()).
+    if (this.#busNotifiers) await this.#busNotifiers.setNotifiers(routes);
+    else if (!this.#options.eventBus) this.router.setNotifiers(routes);
     this.#chat = chat;
     return problems;
+  }
+
+  /** The event bus when one is configured and started (for dead letters and tests). */
+  get eventBus(): EventBus | undefined {
+    return this.#bus;
   }
 
   /** Stops accepting, delivers what is queued until the deadline, then closes everything. */
   async stop(deadlineMs: number): Promise<RouterStats> {
     const until = Date.now() + deadlineMs;
     await this.#ingress?.close(Math.min(5_000, deadlineMs / 2));
-    this.#actions.releaseHeld();
     const stats = await this.router.drain(Math.max(0, until - Date.now()));
     this.hub.close();
+    // Deliveries under way get what is left of the deadline; the rest stays stored for the next process.
+    await this.#bus?.close(Math.max(0, until - Date.now()));
     await this.#management?.close();
     return stats;
   }
@@ -243,7 +297,12 @@ export class DataPlane {
       // A Mattermost response_url may point only at the server this notifier already posts to.
       mattermostServerOrigin:
         commands?.mattermost && notifier.spec.mattermost
-          ? originOf(await secrets.resolve(notifier.spec.mattermost.webhookUrl, namespace))
+          ? originOf(
+              await secrets.resolve(
+                notifier.spec.mattermost.webhookUrl,
+                namespace,
+              ),
+            )
           : undefined,
     };
   }

@@ -144,6 +144,18 @@ function registerScrapedMetrics(registry: Registry, sources: Set<BusStatsSource>
     "counter",
   );
   perNotifier(
+    "patchbay_bus_acked_total",
+    "Deliveries this process settled as done: the platform accepted the event (skipped ones not counted).",
+    (s) => s.acked,
+    "counter",
+  );
+  perNotifier(
+    "patchbay_bus_skipped_total",
+    "Events this process acked unseen because the notifier's sources or filter do not select them.",
+    (s) => s.skipped,
+    "counter",
+  );
+  perNotifier(
     "patchbay_bus_redeliveries_total",
     "Deliveries this process handed back to the bus for a retry.",
     (s) => s.retried,

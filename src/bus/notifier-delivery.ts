@@ -25,8 +25,12 @@ import type { Delivery, EventBus, Settlement } from "./event-bus.ts";
 import { settlementFor } from "./retry-policy.ts";
 
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
-/** The bus waits this much beyond an attempt's own timeout before it gives the event to another process. */
-const ACK_WAIT_SLACK_MS = 30_000;
+/**
+ * The bus waits this much beyond an attempt's own timeout before it gives the event to another process.
+ * Short: it is also how long the event a crashed process was delivering waits (with one in flight per
+ * notifier, the events behind it wait too); an attempt never outlives its own timeout.
+ */
+const ACK_WAIT_SLACK_MS = 5_000;
 
 interface Notifier {
   route: NotifierRoute;

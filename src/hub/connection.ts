@@ -36,8 +36,14 @@ export interface PluginTarget {
 
 export interface ConnectionHooks {
   onState(state: PluginState): void;
-  onEvent(event: CloudEvent): void;
+  /** A promise pauses the stream until the event is stored; see HubOptions.onEvent. */
+  onEvent(event: CloudEvent): unknown;
+  /** See HubOptions.resumeHint. */
+  resumeHint?(source: string): Promise<string | undefined> | undefined;
 }
+
+/** While the event bus cannot store a source's event, the stream stays paused and it is offered again this often. */
+const STORE_RETRY_MS = { initial: 250, max: 5_000 };
 
 export interface ConnectionTimings {
   describeTimeoutMs: number;
@@ -88,6 +94,8 @@ export class PluginConnection {
   #streaming: boolean;
   #timers = new Set<NodeJS.Timeout>();
   #lastDeliveredId: string;
+  /** Asking the resume hint for a stream about to open (so it is not asked twice). */
+  #askingHint = false;
   #closed = false;
 
   constructor(
@@ -341,8 +349,30 @@ export class PluginConnection {
     const client = this.#client;
     if (!this.#streaming || this.#stream || this.#closed) return;
     if (session !== this.#session || this.#readySession !== session) return;
-    if (this.#streamlessSession === session) return;
-    if (client instanceof SourceClient) this.#openStream(session, client);
+    if (this.#streamlessSession === session || this.#askingHint) return;
+    if (!(client instanceof SourceClient)) return;
+    const hint = this.#hooks.resumeHint?.(this.#target.name);
+    if (hint === undefined) {
+      this.#openStream(session, client);
+      return;
+    }
+    this.#askingHint = true;
+    hint.then(
+      (lastStored) => {
+        this.#askingHint = false;
+        if (lastStored !== undefined) this.#lastDeliveredId = lastStored;
+        if (session !== this.#session || client !== this.#client || this.#stream || this.#closed) return;
+        if (this.#streaming) this.#openStream(session, client);
+      },
+      (error: unknown) => {
+        this.#askingHint = false;
+        // Without the last stored id the stream could repeat or skip events: wait for the bus.
+        this.#log.warn("cannot read where the source stream resumes; retrying", {
+          error: (error as Error).message,
+        });
+        this.#later(this.#backoff.next(), () => this.#ensureStream(session));
+      },
+    );
   }
 
   #openStream(session: number, client: SourceClient): void {
@@ -355,8 +385,19 @@ export class PluginConnection {
     const current = () => session === this.#session && stream === this.#stream;
     stream.on("data", (event: Event) => {
       if (!current()) return;
-      this.#lastDeliveredId = event.id;
-      this.#hooks.onEvent(toCloudEvent(this.#target.name, event));
+      const cloudEvent = toCloudEvent(this.#target.name, event);
+      const stored = this.#hooks.onEvent(cloudEvent);
+      if (!(stored instanceof Promise)) {
+        this.#lastDeliveredId = event.id;
+        return;
+      }
+      // Backpressure: nothing more is read from the plugin until this event is stored.
+      stream.pause();
+      void this.#store(stored, cloudEvent, current).then((done) => {
+        if (!done) return;
+        this.#lastDeliveredId = event.id;
+        stream.resume();
+      });
     });
     stream.on("error", (err: grpc.ServiceError) => {
       if (!current() || err.code === grpc.status.CANCELLED) return;
@@ -373,6 +414,32 @@ export class PluginConnection {
       // The plugin ended the stream cleanly; ask again after a pause rather than spin.
       this.#later(this.#backoff.next(), () => this.#ensureStream(session));
     });
+  }
+
+  /**
+   * Waits until the event is stored, offering it again while the bus cannot store it. False when the
+   * stream was replaced or the connection closed meanwhile: the next stream resumes from the bus.
+   */
+  async #store(first: Promise<unknown>, event: CloudEvent, current: () => boolean): Promise<boolean> {
+    let attempt: unknown = first;
+    let delay = STORE_RETRY_MS.initial;
+    for (let tries = 1; ; tries++) {
+      try {
+        await attempt;
+        return true;
+      } catch (error) {
+        if (!current() || this.#closed) return false;
+        if (tries === 1 || tries % 20 === 0)
+          this.#log.warn("the event bus cannot store the source's event; its stream is paused", {
+            eventId: event.id,
+            error: (error as Error).message,
+          });
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, STORE_RETRY_MS.max);
+      if (!current() || this.#closed) return false;
+      attempt = this.#hooks.onEvent(event);
+    }
   }
 
   #cancelStream(): void {

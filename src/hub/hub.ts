@@ -24,8 +24,17 @@ import type { PluginKindName, PluginState } from "./state.ts";
 
 export interface HubOptions {
   log: Logger;
-  /** Every event from every source stream, in order per source. */
-  onEvent: (event: CloudEvent) => void;
+  /**
+   * Every event from every source stream, in order per source. A promise (an event bus storing it)
+   * pauses that source's stream until it resolves; a rejection is retried, the stream still paused.
+   */
+  onEvent: (event: CloudEvent) => unknown;
+  /**
+   * The id of the last event stored for a source, asked before each of its streams opens; the stream
+   * resumes after it (so a new or restarted leader continues without loss or repeat). Undefined: the
+   * hub hands the last id over from one connection to the next itself, as without a bus.
+   */
+  resumeHint?: (source: string) => Promise<string | undefined> | undefined;
   timings?: Partial<ConnectionTimings>;
   /**
    * Whether sources' event streams are consumed (default true). Off, a source is still described,
@@ -114,6 +123,7 @@ export class PluginHub extends EventEmitter<{ state: [PluginState] }> {
       {
         onState: (state) => this.emit("state", state),
         onEvent: this.#options.onEvent,
+        resumeHint: this.#options.resumeHint,
       },
       this.#options.log,
       this.#timings,

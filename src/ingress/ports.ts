@@ -46,7 +46,12 @@ export interface SourceInfo {
   acceptsExternalRequests: boolean;
 }
 
-/** The router. */
+/**
+ * Where accepted events go: the router's queues (synchronous, in memory) or the event bus, whose
+ * publish resolves only once the event is stored (or found a duplicate of one stored) and rejects with
+ * a BusUnavailableError when it cannot store it. The ingress answers 202 only after every publish of
+ * a request has resolved.
+ */
 export interface EventSink {
-  publish(event: CloudEvent): void;
+  publish(event: CloudEvent): unknown;
 }

@@ -8,6 +8,7 @@ import { knownSource } from "./admission.ts";
 import { readBody } from "./body.ts";
 import type { Handler } from "./context.ts";
 import { HttpError } from "./http-errors.ts";
+import { publishAll } from "./publish.ts";
 
 /** Never forwarded: credentials for Patchbay itself, and headers about this hop only. */
 const WITHHELD_REQUEST_HEADERS = new Set([
@@ -78,10 +79,9 @@ export const handleSourceRequest: Handler = async (ctx, req, res) => {
       `source "${name}" answered with an invalid HTTP status ${answer.status}`,
     );
   }
-  for (const event of answer.events) {
-    ctx.sink.publish(event);
-    ctx.metrics.events.inc({ source: name, mode: "external" });
-  }
+  // The plugin's answer goes back only once its events are stored: a 503 otherwise, so the caller retries.
+  await publishAll(ctx.sink, answer.events);
+  for (let i = 0; i < answer.events.length; i++) ctx.metrics.events.inc({ source: name, mode: "external" });
   const headers: Record<string, string | number> = {};
   for (const [key, value] of Object.entries(answer.headers)) {
     if (!WITHHELD_RESPONSE_HEADERS.has(key.toLowerCase())) headers[key] = value;

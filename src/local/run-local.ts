@@ -11,7 +11,10 @@ import type { PluginKindName } from "../hub/index.ts";
 import { loadManifests, type Located } from "../manifests/index.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { LocalSecretResolver } from "../secrets/index.ts";
-import { runProcessPlugin, type RunningProcessPlugin } from "./process-plugins.ts";
+import {
+  runProcessPlugin,
+  type RunningProcessPlugin,
+} from "./process-plugins.ts";
 
 export interface LocalOptions {
   directory: string;
@@ -27,6 +30,8 @@ export interface LocalOptions {
   drainMs?: number;
   /** Memory and concurrency limits (from flags); unset ones come from the environment, else defaults. */
   limits?: Partial<DataPlaneLimits>;
+  /** A nats:// URL: events are stored in NATS JetStream before they are acknowledged; unset, held in memory. */
+  eventBus?: string;
 }
 
 export interface LocalRun {
@@ -43,12 +48,17 @@ export async function runLocal(options: LocalOptions): Promise<LocalRun> {
   const manifests = await loadManifests(options.directory);
   const problems = [...manifests.problems];
   const dataPlane = new DataPlane({
-    ingress: { host: options.host, port: options.port, tokens: ingressTokens() },
+    ingress: {
+      host: options.host,
+      port: options.port,
+      tokens: ingressTokens(),
+    },
     management: { host: options.host, port: options.managementPort },
     secrets: new LocalSecretResolver(),
     log,
     logStream: options.logStream,
     limits: options.limits,
+    eventBus: options.eventBus,
   });
 
   dataPlane.setSources(
@@ -66,29 +76,38 @@ export async function runLocal(options: LocalOptions): Promise<LocalRun> {
         name: resource.metadata.name,
         prefixes: resource.spec.prefixes,
         aliases: resource.spec.aliases ?? {},
-        timeoutMs: (resource.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+        timeoutMs:
+          (resource.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
       })),
   );
-  for (const problem of await dataPlane.setNotifiers(manifests.notifiers.map(({ resource }) => resource))) {
+  for (const problem of await dataPlane.setNotifiers(
+    manifests.notifiers.map(({ resource }) => resource),
+  )) {
     problems.push(`Notifier '${problem.name}': ${problem.message}`);
-  }
-  for (const problem of dataPlane.setActions(manifests.actions.map(({ resource }) => resource))) {
-    problems.push(`Action '${problem.name}': ${problem.message}`);
   }
   if (manifests.notifiers.length === 0)
     problems.push("no Notifier is declared: events are not delivered anywhere");
 
   await dataPlane.start();
+  if (!options.eventBus)
+    log.info(
+      "events are held in memory: undelivered events are lost if this process stops or crashes; --event-bus nats://HOST:PORT stores them in NATS JetStream",
+    );
   const running: RunningProcessPlugin[] = [];
   const plugins: [PluginKindName, Located<SourcePlugin | ExecutorPlugin>][] = [
-    ...manifests.sources.map((item) => ["source", item] as [PluginKindName, Located<SourcePlugin>]),
-    ...manifests.executors.map((item) => ["executor", item] as [PluginKindName, Located<ExecutorPlugin>]),
+    ...manifests.sources.map(
+      (item) => ["source", item] as [PluginKindName, Located<SourcePlugin>],
+    ),
+    ...manifests.executors.map(
+      (item) => ["executor", item] as [PluginKindName, Located<ExecutorPlugin>],
+    ),
   ];
   for (const [kind, located] of plugins) {
     const problem = startPlugin(dataPlane, kind, located, log, running);
     if (problem) problems.push(problem);
   }
-  for (const problem of problems) log.warn("configuration problem", { problem });
+  for (const problem of problems)
+    log.warn("configuration problem", { problem });
   log.info("patchbay local is running", {
     directory: options.directory,
     ingress: dataPlane.ingressUrl,
@@ -96,7 +115,6 @@ export async function runLocal(options: LocalOptions): Promise<LocalRun> {
     sources: manifests.sources.length,
     executors: manifests.executors.length,
     notifiers: manifests.notifiers.length,
-    actions: manifests.actions.length,
   });
 
   let stopping: Promise<void> | undefined;
@@ -105,7 +123,10 @@ export async function runLocal(options: LocalOptions): Promise<LocalRun> {
       log.info("shutting down: draining notifier queues");
       const stats = await dataPlane.stop(options.drainMs ?? 10_000);
       await Promise.all(running.map((plugin) => plugin.stop()));
-      log.info("stopped", { received: stats.received, duplicates: stats.duplicates });
+      log.info("stopped", {
+        received: stats.received,
+        duplicates: stats.duplicates,
+      });
     })();
     return stopping;
   };
@@ -129,7 +150,12 @@ function startPlugin(
   const { runtime, config, suspend } = resource.spec;
   if (suspend) return undefined;
   if (runtime.external) {
-    dataPlane.hub.upsert({ kind, name, config, address: runtime.external.address });
+    dataPlane.hub.upsert({
+      kind,
+      name,
+      config,
+      address: runtime.external.address,
+    });
     return undefined;
   }
   if (!runtime.process) {

@@ -1,0 +1,205 @@
+/**
+ * `patchbay local --event-bus nats://…` as a user runs it (the real CLI in child processes) against a
+ * real nats-server on a free loopback port with a temporary file store: two processes share one dedup
+ * window and the deliveries, and a bus that is away means 503, never a 202.
+ */
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, describe, test } from "node:test";
+import { startCountingReceiver, type CountingReceiver } from "../reliability/support/receiver.ts";
+import { NatsServer } from "../support/nats-server.ts";
+import { waitFor } from "./helpers.ts";
+
+const CLI = path.resolve("src/cli/main.ts");
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function manifests(receiver: CountingReceiver): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), "patchbay-bus-local-"));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(
+    path.join(dir, "demo.yaml"),
+    `apiVersion: patchbay.dev/v1alpha1
+kind: SourcePlugin
+metadata: { name: demo }
+spec:
+  runtime: { process: { command: [node, ${path.resolve("plugins/cloudevents/main.ts")}] } }
+`,
+  );
+  // Short backoffs and many retries: a receiver that is down for a while loses nothing to the dead letters.
+  await writeFile(
+    path.join(dir, "hook.yaml"),
+    `apiVersion: patchbay.dev/v1alpha1
+kind: Notifier
+metadata: { name: hook }
+spec:
+  type: webhook
+  webhook: { url: { value: "${receiver.url}" } }
+  delivery: { maxRetries: 1000, initialBackoffMs: 20, maxBackoffMs: 100, timeoutSeconds: 2 }
+`,
+  );
+  return dir;
+}
+
+interface Local {
+  url: string;
+  child: ChildProcess;
+  stderr(): string;
+  metrics(): Promise<string>;
+  stop(signal: NodeJS.Signals): Promise<number | null>;
+}
+
+async function startLocal(dir: string, bus: string): Promise<Local> {
+  const child = spawn(
+    process.execPath,
+    [CLI, "local", "--dir", dir, "--port", "0", "--management-port", "0", "--event-bus", bus],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        PATCHBAY_LOG_LEVEL: "info",
+        PATCHBAY_OUTPUT: "json",
+        // A bus that is away answers 503 within a second rather than the default 5.
+        PATCHBAY_EVENT_BUS_PUBLISH_TIMEOUT_MS: "1000",
+      },
+    },
+  );
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-200_000)));
+  child.stdout!.resume();
+  const stop = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    const exited = once(child, "exit") as Promise<[number | null]>;
+    child.kill(signal);
+    const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    const [code] = await exited;
+    clearTimeout(killer);
+    return code;
+  };
+  cleanups.push(() => stop("SIGKILL"));
+  const url = await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`patchbay local exited ${child.exitCode}: ${stderr}`);
+      return /"ingress":"(http:\/\/[^"]+)"/.exec(stderr)?.[1];
+    },
+    { what: "the ingress URL", timeoutMs: 20_000 },
+  );
+  const management = /"management":"(http:\/\/[^"]+)"/.exec(stderr)?.[1];
+  return {
+    url,
+    child,
+    stderr: () => stderr,
+    metrics: async () => (management ? (await fetch(`${management}/metrics`)).text() : ""),
+    stop,
+  };
+}
+
+function post(url: string, id: string): Promise<Response> {
+  return fetch(`${url}/events`, {
+    method: "POST",
+    headers: { "content-type": "application/cloudevents+json" },
+    body: JSON.stringify({ specversion: "1.0", id, source: "demo", type: "com.example.bus" }),
+  });
+}
+
+/** Posts until the source plugin is up (its first answer is 503 unknown/not-ready). */
+async function ready(local: Local, id: string): Promise<void> {
+  await waitFor(async () => (await post(local.url, id)).status === 202, {
+    what: "the demo source",
+    timeoutMs: 20_000,
+  });
+}
+
+function counter(metrics: string, name: string): number {
+  const line = metrics.split("\n").find((row) => row.startsWith(`${name}{notifier="hook"}`));
+  return line ? Number(line.split(" ").pop()) : 0;
+}
+
+describe("patchbay local --event-bus", () => {
+  test("two processes on one bus: the same id posted to both is delivered once; deliveries are shared", async (t) => {
+    const nats = await NatsServer.start();
+    cleanups.push(() => nats.dispose());
+    const receiver = await startCountingReceiver({ kind: "slow", delayMs: 5 });
+    cleanups.push(() => receiver.close());
+    const dir = await manifests(receiver);
+    const [a, b] = await Promise.all([startLocal(dir, nats.url), startLocal(dir, nats.url)]);
+    await ready(a!, "probe-a");
+    await ready(b!, "probe-b");
+    const ids = Array.from({ length: 100 }, (_, i) => `both-${i}`);
+    for (const id of ids) {
+      assert.equal((await post(a!.url, id)).status, 202);
+      assert.equal((await post(b!.url, id)).status, 202);
+    }
+    await waitFor(() => ids.every((id) => receiver.accepted.has(id)), {
+      what: "100 deliveries",
+      timeoutMs: 30_000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual(receiver.duplicates(), []);
+    const byA = counter(await a!.metrics(), "patchbay_bus_acked_total");
+    const byB = counter(await b!.metrics(), "patchbay_bus_acked_total");
+    // 100 events and the two probes, each delivered by exactly one of the processes.
+    assert.equal(byA + byB, 102);
+    assert.ok(byA > 0 && byB > 0, `deliveries shared: ${byA} by one process, ${byB} by the other`);
+    t.diagnostic(`200 posts of 100 ids to two processes: 100 deliveries, ${byA} + ${byB} by process`);
+  });
+
+  test("nats-server stopped: the ingress answers 503 with Retry-After, never 202; restarted: nothing lost", async (t) => {
+    const nats = await NatsServer.start();
+    cleanups.push(() => nats.dispose());
+    const receiver = await startCountingReceiver({ kind: "accept" });
+    cleanups.push(() => receiver.close());
+    const dir = await manifests(receiver);
+    const local = await startLocal(dir, nats.url);
+    await ready(local, "probe");
+    const accepted: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      assert.equal((await post(local.url, `up-${i}`)).status, 202);
+      accepted.push(`up-${i}`);
+    }
+    // Delivered and acknowledged to the bus before it goes: an ack the server never gets means one
+    // more delivery later (at least once), which is not what this test is about.
+    await waitFor(
+      async () =>
+        accepted.every((id) => receiver.accepted.has(id)) &&
+        /patchbay_bus_ack_pending\{notifier="hook"\} 0\b/.test(await local.metrics()),
+      { what: "the first 20 delivered and acked", timeoutMs: 20_000 },
+    );
+    await nats.stop();
+    const refused: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const answer = await post(local.url, `down-${i}`);
+      assert.notEqual(answer.status, 202, "a 202 while the bus is down");
+      assert.equal(answer.status, 503);
+      assert.ok(Number(answer.headers.get("retry-after")) > 0);
+      assert.equal(
+        ((await answer.json()) as { error: { code: string } }).error.code,
+        "event-bus-unavailable",
+      );
+      refused.push(answer.status);
+    }
+    await nats.restart();
+    // The producer retries what was refused: now stored, and delivered.
+    for (let i = 0; i < 5; i++) {
+      await waitFor(async () => (await post(local.url, `down-${i}`)).status === 202, {
+        what: "the bus back",
+        timeoutMs: 20_000,
+      });
+      accepted.push(`down-${i}`);
+    }
+    await waitFor(() => accepted.every((id) => receiver.accepted.has(id)), {
+      what: "every 202 delivered",
+      timeoutMs: 20_000,
+    });
+    assert.deepEqual(receiver.duplicates(), []);
+    t.diagnostic(
+      `${refused.length} posts while the bus was down: all 503; ${accepted.length} accepted, all delivered once`,
+    );
+  });
+});
