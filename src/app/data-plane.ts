@@ -31,16 +31,8 @@ import {
 } from "../router/index.ts";
 import type { SecretResolver } from "../secrets/index.ts";
 import { BusNotifiers, openEventBus, type EventBus } from "../bus/index.ts";
-import {
-  HubExecutorDirectory,
-  HubSourceDirectory,
-  type DeclaredExecutor,
-} from "./directories.ts";
-import {
-  DEFAULT_LIMITS,
-  limitsFromEnv,
-  type DataPlaneLimits,
-} from "./limits.ts";
+import { HubExecutorDirectory, HubSourceDirectory, type DeclaredExecutor } from "./directories.ts";
+import { DEFAULT_LIMITS, limitsFromEnv, type DataPlaneLimits } from "./limits.ts";
 
 /** Hosts only this machine reaches: an ingress there without tokens is a local run, not an open door. */
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -127,8 +119,7 @@ export class DataPlane {
     });
     this.hub = new PluginHub({
       log: this.#log.child({ component: "hub" }),
-      onEvent: (event) =>
-        this.#bus ? this.#bus.publish(event) : this.router.publish(event),
+      onEvent: (event) => (this.#bus ? this.#bus.publish(event) : this.router.publish(event)),
       resumeHint: (source) => this.#bus?.lastIdFor(source),
       timings: options.hubTimings,
       streams: options.streams,
@@ -151,15 +142,13 @@ export class DataPlane {
 
   /** What the ingress publishes into: the bus when configured (awaited), else the router's queues. */
   readonly #ingressSink = {
-    publish: (event: CloudEvent) =>
-      this.#bus ? this.#bus.publish(event) : this.router.publish(event),
+    publish: (event: CloudEvent) => (this.#bus ? this.#bus.publish(event) : this.router.publish(event)),
     memoryUse: () => this.router.memoryUse(),
   };
 
   async start(): Promise<void> {
     const { ingress, management } = this.#options;
-    const anonymous =
-      (ingress.tokens ?? []).length === 0 && !LOOPBACK_HOSTS.has(ingress.host);
+    const anonymous = (ingress.tokens ?? []).length === 0 && !LOOPBACK_HOSTS.has(ingress.host);
     const refuseAnonymous = anonymous && ingress.allowAnonymous === false;
     if (this.#options.eventBus) {
       // Before the ingress listens: no event is answered before the bus can store it.
@@ -168,19 +157,13 @@ export class DataPlane {
         registry: this.registry,
         log: this.#log.child({ component: "bus" }),
       });
-      this.#busNotifiers = new BusNotifiers(
-        this.#bus,
-        this.#log.child({ component: "notifiers" }),
-      );
+      this.#busNotifiers = new BusNotifiers(this.#bus, this.#log.child({ component: "notifiers" }));
       this.#busNotifiers.setSources(this.#sourceLabels);
       await this.#busNotifiers.setNotifiers(this.#routes);
       this.router.setNotifiers([]);
-      this.#log.info(
-        "events are stored in the event bus before they are acknowledged",
-        {
-          bus: this.#bus.description,
-        },
-      );
+      this.#log.info("events are stored in the event bus before they are acknowledged", {
+        bus: this.#bus.description,
+      });
     }
     this.#ingress = await startIngress({
       host: ingress.host,
@@ -211,12 +194,8 @@ export class DataPlane {
       port: management.port,
       registry: this.registry,
       checks: {
-        ingress: () =>
-          this.#ingress?.server.listening
-            ? undefined
-            : "the ingress is not listening",
-        router: () =>
-          this.router.accepting ? undefined : "the router is draining",
+        ingress: () => (this.#ingress?.server.listening ? undefined : "the ingress is not listening"),
+        router: () => (this.router.accepting ? undefined : "the router is draining"),
         ...this.#options.readinessChecks,
       },
     });
@@ -234,9 +213,7 @@ export class DataPlane {
   }
 
   /** Builds each notifier's sink (resolving its secrets) and applies them all; returns those that failed. */
-  async setNotifiers(
-    notifiers: readonly Notifier[],
-  ): Promise<NotifierProblem[]> {
+  async setNotifiers(notifiers: readonly Notifier[]): Promise<NotifierProblem[]> {
     const routes: NotifierRoute[] = [];
     const chat = new Map<string, ChatChannel>();
     const problems: NotifierProblem[] = [];
@@ -297,12 +274,7 @@ export class DataPlane {
       // A Mattermost response_url may point only at the server this notifier already posts to.
       mattermostServerOrigin:
         commands?.mattermost && notifier.spec.mattermost
-          ? originOf(
-              await secrets.resolve(
-                notifier.spec.mattermost.webhookUrl,
-                namespace,
-              ),
-            )
+          ? originOf(await secrets.resolve(notifier.spec.mattermost.webhookUrl, namespace))
           : undefined,
     };
   }

@@ -75,9 +75,7 @@ async function main(argv: string[]): Promise<number> {
         options: { url: { type: "string" }, token: { type: "string" } },
       });
       if (positionals.length === 0)
-        throw new UsageError(
-          'exec needs a command, e.g. patchbay exec "echo hello"',
-        );
+        throw new UsageError('exec needs a command, e.g. patchbay exec "echo hello"');
       return execCommand({
         command: positionals.join(" "),
         url: values.url ?? process.env.PATCHBAY_URL ?? "http://127.0.0.1:8080",
@@ -107,34 +105,21 @@ async function main(argv: string[]): Promise<number> {
 class UsageError extends Error {}
 
 /** The limits given as flags; those not given are left to the environment and the defaults. */
-async function localLimits(
-  values: Record<string, string | boolean | undefined>,
-) {
-  const { LimitError, parseByteSize, parseCount } =
-    await import("../app/index.ts");
-  const flag = (name: string) =>
-    typeof values[name] === "string" ? values[name] : undefined;
+async function localLimits(values: Record<string, string | boolean | undefined>) {
+  const { LimitError, parseByteSize, parseCount } = await import("../app/index.ts");
+  const flag = (name: string) => (typeof values[name] === "string" ? values[name] : undefined);
   const limits: Record<string, number> = {};
   try {
     const budget = flag("memory-budget");
-    if (budget !== undefined)
-      limits.memoryBudgetBytes = parseByteSize(budget, "--memory-budget");
+    if (budget !== undefined) limits.memoryBudgetBytes = parseByteSize(budget, "--memory-budget");
     const queueBytes = flag("notifier-queue-bytes");
     if (queueBytes !== undefined)
-      limits.notifierQueueBytes = parseByteSize(
-        queueBytes,
-        "--notifier-queue-bytes",
-      );
+      limits.notifierQueueBytes = parseByteSize(queueBytes, "--notifier-queue-bytes");
     const concurrency = flag("executor-concurrency");
     if (concurrency !== undefined)
-      limits.executorConcurrency = parseCount(
-        concurrency,
-        "--executor-concurrency",
-        1,
-      );
+      limits.executorConcurrency = parseCount(concurrency, "--executor-concurrency", 1);
     const queue = flag("executor-queue");
-    if (queue !== undefined)
-      limits.executorQueue = parseCount(queue, "--executor-queue", 0);
+    if (queue !== undefined) limits.executorQueue = parseCount(queue, "--executor-queue", 0);
   } catch (err) {
     if (err instanceof LimitError) throw new UsageError(err.message);
     throw err;
@@ -154,8 +139,7 @@ try {
 } catch (err) {
   // parseArgs reports unknown or malformed options with codes starting ERR_PARSE_ARGS.
   const usage =
-    err instanceof UsageError ||
-    String((err as NodeJS.ErrnoException).code).startsWith("ERR_PARSE_ARGS");
+    err instanceof UsageError || String((err as NodeJS.ErrnoException).code).startsWith("ERR_PARSE_ARGS");
   console.error(`patchbay: ${(err as Error).message}`);
   if (usage) console.error(`Run 'patchbay help' for usage.`);
   process.exitCode = usage ? EXIT.usage : EXIT.failed;

@@ -11,10 +11,7 @@ import type { PluginKindName } from "../hub/index.ts";
 import { loadManifests, type Located } from "../manifests/index.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { LocalSecretResolver } from "../secrets/index.ts";
-import {
-  runProcessPlugin,
-  type RunningProcessPlugin,
-} from "./process-plugins.ts";
+import { runProcessPlugin, type RunningProcessPlugin } from "./process-plugins.ts";
 
 export interface LocalOptions {
   directory: string;
@@ -76,13 +73,10 @@ export async function runLocal(options: LocalOptions): Promise<LocalRun> {
         name: resource.metadata.name,
         prefixes: resource.spec.prefixes,
         aliases: resource.spec.aliases ?? {},
-        timeoutMs:
-          (resource.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+        timeoutMs: (resource.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
       })),
   );
-  for (const problem of await dataPlane.setNotifiers(
-    manifests.notifiers.map(({ resource }) => resource),
-  )) {
+  for (const problem of await dataPlane.setNotifiers(manifests.notifiers.map(({ resource }) => resource))) {
     problems.push(`Notifier '${problem.name}': ${problem.message}`);
   }
   if (manifests.notifiers.length === 0)
@@ -95,19 +89,14 @@ export async function runLocal(options: LocalOptions): Promise<LocalRun> {
     );
   const running: RunningProcessPlugin[] = [];
   const plugins: [PluginKindName, Located<SourcePlugin | ExecutorPlugin>][] = [
-    ...manifests.sources.map(
-      (item) => ["source", item] as [PluginKindName, Located<SourcePlugin>],
-    ),
-    ...manifests.executors.map(
-      (item) => ["executor", item] as [PluginKindName, Located<ExecutorPlugin>],
-    ),
+    ...manifests.sources.map((item) => ["source", item] as [PluginKindName, Located<SourcePlugin>]),
+    ...manifests.executors.map((item) => ["executor", item] as [PluginKindName, Located<ExecutorPlugin>]),
   ];
   for (const [kind, located] of plugins) {
     const problem = startPlugin(dataPlane, kind, located, log, running);
     if (problem) problems.push(problem);
   }
-  for (const problem of problems)
-    log.warn("configuration problem", { problem });
+  for (const problem of problems) log.warn("configuration problem", { problem });
   log.info("patchbay local is running", {
     directory: options.directory,
     ingress: dataPlane.ingressUrl,
