@@ -6,12 +6,17 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
-import { customResourceDefinitions } from "../api/v1alpha1/crds.ts";
 import { GROUP, VERSION } from "../api/v1alpha1/meta.ts";
 
 export class StartupError extends Error {
   override name = "StartupError";
 }
+
+/**
+ * The kinds the operator watches, whose CRDs it cannot run without. Not every kind of the API: a kind
+ * the operator does not watch yet need not be installed for it to start.
+ */
+export const WATCHED_PLURALS = ["sourceplugins", "executorplugins", "notifiers", "actions"] as const;
 
 /** The default wait for the API server at start; PATCHBAY_STARTUP_TIMEOUT_SECONDS changes it. */
 export const DEFAULT_STARTUP_TIMEOUT_SECONDS = 10;
@@ -41,16 +46,13 @@ export function startupTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
 
 /**
  * Waits up to `timeoutMs` for the API server to answer discovery of patchbay.dev/v1alpha1, then checks
- * that it serves every kind of Patchbay's API. Discovery needs no RBAC beyond being authenticated, so
+ * that it serves every kind the operator watches. Discovery needs no RBAC beyond being authenticated, so
  * this works for the operator's own ServiceAccount.
  */
 export async function checkCluster(kubeConfig: KubeConfig, timeoutMs: number): Promise<void> {
   const server = kubeConfig.getCurrentCluster()?.server ?? "(no server in the kubeconfig)";
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
-  const expected = customResourceDefinitions().map(({ crd }) => {
-    const { plural } = (crd.spec as { names: { plural: string } }).names;
-    return { plural, name: `${plural}.${GROUP}` };
-  });
+  const expected = WATCHED_PLURALS.map((plural) => ({ plural, name: `${plural}.${GROUP}` }));
   const deadline = Date.now() + timeoutMs;
   let served: Set<string> | undefined;
   while (served === undefined) {
