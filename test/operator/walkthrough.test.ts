@@ -98,6 +98,13 @@ describe("the README walkthrough, with the real kubectl", () => {
     }
     assert.match(table, /executorplugin\.patchbay\.dev\/echo\s+True\s+Ready\s+pod\s+\[echo\]/);
     assert.match(table, /notifier\.patchbay\.dev\/log\s+log\s+True\s+Ready\b/);
+    // The default table fits an 80-column terminal; the long Endpoint column is for -o wide.
+    for (const line of table.trimEnd().split("\n"))
+      assert.ok(line.length <= 80, `wider than 80 columns: ${line}`);
+    assert.doesNotMatch(table, /ENDPOINT/);
+    const wide = await kubectl("get", "sourceplugins", "-o", "wide");
+    assert.match(wide, /^NAME\s+READY\s+REASON\s+MODE\s+ENDPOINT\s+AGE$/m);
+    assert.match(wide, /\bheartbeat\s+True\s+Ready\s+pod\s+\S+:\d+\s/);
     assert.match(await kubectl("wait", "--for=condition=Ready", "sourceplugin/heartbeat"), /condition met/);
   });
 

@@ -81,6 +81,8 @@ interface PrinterColumn {
   type: string;
   jsonPath: string;
   description?: string;
+  /** 1: shown only by `kubectl get -o wide`, so that the default table fits an 80-column terminal. */
+  priority?: number;
 }
 
 const readyColumns: PrinterColumn[] = [
@@ -127,6 +129,8 @@ const KINDS: KindDefinition[] = [
         type: "string",
         jsonPath: ".status.endpoint",
         description: "Where Patchbay reaches the plugin.",
+        // A Service's DNS name and port is longer than all the other columns together.
+        priority: 1,
       },
       ageColumn,
     ],
