@@ -1,43 +1,25 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, it } from "node:test";
-import { stringify } from "yaml";
 import type { KubeApiDouble } from "../support/kube-api/index.ts";
 import { startOperatorProcess } from "../support/operator-process.ts";
 import { waitFor } from "../support/wait.ts";
 import { plugin, ref, startCluster, waitForCondition } from "./harness.ts";
 
 let api: KubeApiDouble;
-let dir: string;
 let kubeconfig: string;
 const children: ChildProcess[] = [];
 
 before(async () => {
   api = await startCluster();
-  // client-node refuses plain HTTP unless the cluster entry says insecure-skip-tls-verify.
-  dir = await mkdtemp(join(tmpdir(), "patchbay-operator-cli-"));
-  kubeconfig = join(dir, "kubeconfig");
-  await writeFile(
-    kubeconfig,
-    stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "double", cluster: { server: api.url, "insecure-skip-tls-verify": true } }],
-      users: [{ name: "test", user: {} }],
-      contexts: [{ name: "double", context: { cluster: "double", user: "test" } }],
-      "current-context": "double",
-    }),
-  );
+  // Outside a Pod (no POD_NAMESPACE) the operator keeps its Lease in the context's namespace.
+  kubeconfig = await api.writeKubeconfig(undefined, { namespace: "patchbay-system" });
 });
 
 after(async () => {
   for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
   await api?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const startOperator = (env: Record<string, string>) =>
@@ -94,7 +76,7 @@ it("two operators on one host (no POD_NAME): exactly one becomes leader, and the
     PATCHBAY_RETRY_PERIOD_SECONDS: "0.2",
   };
   const first = await startOperator(timings);
-  await waitFor(() => lease()?.holderIdentity, { what: "a leader" });
+  await waitFor(() => lease()?.holderIdentity, { timeoutMs: 30_000, what: "a leader" });
   const second = await startOperator(timings);
   // Several retry periods: with the bare hostname both would have read the Lease as theirs by now.
   await new Promise((resolve) => setTimeout(resolve, 1_500));

@@ -5,49 +5,29 @@
  * with a random token when missing, and that token is then required.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
+import type { ChildProcess } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import type { V1Secret } from "@kubernetes/client-node";
-import { stringify } from "yaml";
 import { Cluster, ingressTokens } from "../../src/operator/index.ts";
 import type { KubeApiDouble } from "../support/kube-api/index.ts";
-import { waitFor } from "../support/wait.ts";
+import { startOperatorProcess } from "../support/operator-process.ts";
 import { startCluster } from "./harness.ts";
 
 const NAMESPACE = "patchbay-system";
 const SECRET = "patchbay-ingress-tokens";
 
 let api: KubeApiDouble;
-let dir: string;
 let kubeconfig: string;
 const children: ChildProcess[] = [];
 
 before(async () => {
   api = await startCluster();
-  dir = await mkdtemp(join(tmpdir(), "patchbay-ingress-tokens-"));
-  kubeconfig = join(dir, "kubeconfig");
-  await writeFile(
-    kubeconfig,
-    stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "double", cluster: { server: api.url, "insecure-skip-tls-verify": true } }],
-      users: [{ name: "test", user: {} }],
-      contexts: [{ name: "double", context: { cluster: "double", user: "test" } }],
-      "current-context": "double",
-    }),
-  );
+  kubeconfig = await api.writeKubeconfig();
 });
 
 after(async () => {
   for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
   await api?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const tokenSecret = () =>
@@ -94,67 +74,11 @@ describe("ingressTokens, against the API double", () => {
   });
 });
 
-interface Operator {
-  child: ChildProcess;
-  ingress: string;
-  management: string;
-  stderr(): string;
-}
-
-/** The real `patchbay operator` on every interface (as in a Pod), from KUBECONFIG, once ready. */
-async function startOperatorProcess(env: Record<string, string>): Promise<Operator> {
-  const {
-    NODE_TEST_CONTEXT: _testContext,
-    POD_NAMESPACE: _namespace,
-    PATCHBAY_INGRESS_TOKENS: _tokens,
-    PATCHBAY_INGRESS_TOKENS_SECRET: _secret,
-    PATCHBAY_INGRESS_ALLOW_ANONYMOUS: _anonymous,
-    ...inherited
-  } = process.env;
-  const child = spawn(process.execPath, ["src/cli/main.ts", "operator"], {
-    env: {
-      ...inherited,
-      KUBECONFIG: kubeconfig,
-      PATCHBAY_HOST: "0.0.0.0",
-      PATCHBAY_INGRESS_PORT: "0",
-      PATCHBAY_MANAGEMENT_PORT: "0",
-      POD_NAMESPACE: NAMESPACE,
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+const startOperator = (env: Record<string, string>) =>
+  // On every interface, as in a Pod.
+  startOperatorProcess(kubeconfig, { PATCHBAY_HOST: "0.0.0.0", POD_NAMESPACE: NAMESPACE, ...env }, children, {
+    readyTimeoutMs: 30_000,
   });
-  children.push(child);
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  let urls: { ingress: string; management: string } | undefined;
-  createInterface({ input: child.stderr! }).on("line", (line) => {
-    try {
-      const entry = JSON.parse(line) as { message?: string; ingress?: string; management?: string };
-      if (entry.message === "patchbay operator is running") {
-        urls = { ingress: entry.ingress!, management: entry.management! };
-      }
-    } catch {
-      // not a log line
-    }
-  });
-  const { ingress, management } = await waitFor(() => urls, {
-    what: "the running line",
-    timeoutMs: 30_000,
-  }).catch((error: Error) => {
-    throw new Error(`${error.message}; stderr: ${stderr}`);
-  });
-  await waitFor(async () => (await fetch(`${management}/readyz`)).status === 200, {
-    what: "/readyz 200",
-    timeoutMs: 30_000,
-  });
-  return { child, ingress, management, stderr: () => stderr };
-}
-
-async function stop(operator: Operator): Promise<void> {
-  const exited = once(operator.child, "exit");
-  operator.child.kill("SIGTERM");
-  await exited;
-}
 
 const command = (url: string, headers: Record<string, string> = {}) =>
   fetch(`${url}/commands`, {
@@ -165,7 +89,7 @@ const command = (url: string, headers: Record<string, string> = {}) =>
 
 describe("`patchbay operator` and ingress tokens", () => {
   it("without tokens refuses /commands, /events and /sources with 503 saying how to configure them; chat and health stay up", async () => {
-    const operator = await startOperatorProcess({});
+    const operator = await startOperator({});
     try {
       for (const response of [
         await command(operator.ingress),
@@ -198,24 +122,24 @@ describe("`patchbay operator` and ingress tokens", () => {
         "a loud log line says why",
       );
     } finally {
-      await stop(operator);
+      await operator.stop();
     }
   });
 
   it("with PATCHBAY_INGRESS_ALLOW_ANONYMOUS=true answers anyone, as it used to", async () => {
-    const operator = await startOperatorProcess({ PATCHBAY_INGRESS_ALLOW_ANONYMOUS: "true" });
+    const operator = await startOperator({ PATCHBAY_INGRESS_ALLOW_ANONYMOUS: "true" });
     try {
       const response = await command(operator.ingress);
       assert.equal(response.status, 200, await response.clone().text());
       assert.equal(((await response.json()) as { status: string }).status, "ok");
     } finally {
-      await stop(operator);
+      await operator.stop();
     }
   });
 
   it("with the install's PATCHBAY_INGRESS_TOKENS_SECRET: creates the Secret, and its token is required", async () => {
     assert.equal(tokenSecret(), undefined, "the Secret does not exist before the operator starts");
-    const operator = await startOperatorProcess({ PATCHBAY_INGRESS_TOKENS_SECRET: SECRET });
+    const operator = await startOperator({ PATCHBAY_INGRESS_TOKENS_SECRET: SECRET });
     try {
       const encoded = tokenSecret()?.data?.tokens;
       assert.ok(encoded, "the operator created the Secret");
@@ -231,16 +155,16 @@ describe("`patchbay operator` and ingress tokens", () => {
       const authorized = await command(operator.ingress, { authorization: `Bearer ${token}` });
       assert.equal(authorized.status, 200, await authorized.clone().text());
     } finally {
-      await stop(operator);
+      await operator.stop();
     }
     // A restart reads the same Secret rather than making a new token.
-    const again = await startOperatorProcess({ PATCHBAY_INGRESS_TOKENS_SECRET: SECRET });
+    const again = await startOperator({ PATCHBAY_INGRESS_TOKENS_SECRET: SECRET });
     try {
       const token = Buffer.from(tokenSecret()!.data!.tokens!, "base64").toString("utf8").trim();
       const authorized = await command(again.ingress, { authorization: `Bearer ${token}` });
       assert.equal(authorized.status, 200);
     } finally {
-      await stop(again);
+      await again.stop();
     }
   });
 });

@@ -41,7 +41,15 @@ export async function startOperatorProcess(
   children: ChildProcess[],
   { readyTimeoutMs = 10_000 } = {},
 ): Promise<OperatorProcess> {
-  const { NODE_TEST_CONTEXT: _testContext, POD_NAMESPACE: _namespace, ...inherited } = process.env;
+  // Nothing that changes what the operator does comes from the test runner's own environment.
+  const {
+    NODE_TEST_CONTEXT: _testContext,
+    POD_NAMESPACE: _namespace,
+    PATCHBAY_INGRESS_TOKENS: _tokens,
+    PATCHBAY_INGRESS_TOKENS_SECRET: _secret,
+    PATCHBAY_INGRESS_ALLOW_ANONYMOUS: _anonymous,
+    ...inherited
+  } = process.env;
   const child = spawn(process.execPath, ["src/cli/main.ts", "operator"], {
     cwd: ROOT,
     env: {
