@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { WATCHED_PLURALS } from "../../src/operator/preflight.ts";
 import { startKubeApiDouble, type KubeApiDouble } from "../support/kube-api/index.ts";
 
 const CLI = path.resolve("src/cli/main.ts");
@@ -96,7 +97,7 @@ describe("patchbay operator: wrong input stops it at start", () => {
     const kubeconfig = await api.writeKubeconfig(dir);
     const none = await operator({ KUBECONFIG: kubeconfig });
     assert.equal(none.code, 1);
-    const names = ["sourceplugins.patchbay.dev", "executorplugins.patchbay.dev", "notifiers.patchbay.dev"];
+    const names = WATCHED_PLURALS.map((plural) => `${plural}.patchbay.dev`);
     assert.match(none.stderr, /^patchbay: the cluster at http:\/\/127\.0\.0\.1:\d+ lacks Patchbay's CRDs: /);
     assert.ok(none.stderr.includes(`lacks Patchbay's CRDs: ${names.join(", ")};`), none.stderr);
     assert.match(
