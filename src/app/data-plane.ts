@@ -5,7 +5,8 @@
  */
 import type { Writable } from "node:stream";
 import { collectDefaultMetrics, Registry } from "prom-client";
-import type { Notifier } from "../api/v1alpha1/index.ts";
+import { ActionEngine, type ActionProblem } from "../actions/index.ts";
+import type { Action, Notifier } from "../api/v1alpha1/index.ts";
 import type { CloudEvent } from "../events/cloudevent.ts";
 import { CommandDispatcher } from "../commands/index.ts";
 import { PluginHub, type ConnectionTimings } from "../hub/index.ts";
@@ -87,6 +88,8 @@ export class DataPlane {
   readonly #options: DataPlaneOptions;
   readonly #log: Logger;
   readonly #dispatcher: CommandDispatcher;
+  /** Every event enters the router through the action engine (src/actions), which may hold it for answers. */
+  readonly #actions: ActionEngine;
   /**
    * With a JetStream bus: the edges (ingress, source streams) publish into it and await the store; the
    * notifiers are durable consumers fed by BusNotifiers instead of the router's workers.
@@ -106,11 +109,7 @@ export class DataPlane {
     this.#options = options;
     this.#log = options.log ?? createLogger("patchbay");
     collectDefaultMetrics({ register: this.registry });
-    const limits = {
-      ...DEFAULT_LIMITS,
-      ...limitsFromEnv(process.env),
-      ...options.limits,
-    };
+    const limits = { ...DEFAULT_LIMITS, ...limitsFromEnv(process.env), ...options.limits };
     this.router = new Router({
       registry: this.registry,
       logger: this.#log.child({ component: "router" }),
@@ -119,7 +118,7 @@ export class DataPlane {
     });
     this.hub = new PluginHub({
       log: this.#log.child({ component: "hub" }),
-      onEvent: (event) => (this.#bus ? this.#bus.publish(event) : this.router.publish(event)),
+      onEvent: (event) => (this.#bus ? this.#bus.publish(event) : this.#actions.accept(event)),
       resumeHint: (source) => this.#bus?.lastIdFor(source),
       timings: options.hubTimings,
       streams: options.streams,
@@ -129,6 +128,13 @@ export class DataPlane {
       registry: this.registry,
       maxConcurrentPerExecutor: limits.executorConcurrency,
       maxWaitingPerExecutor: limits.executorQueue,
+    });
+    this.#actions = new ActionEngine({
+      dispatch: (request) => this.#dispatcher.dispatch(request),
+      publish: (event) => this.router.publish(event),
+      publishTo: (event, notifiers) => this.router.publishTo(event, notifiers),
+      registry: this.registry,
+      log: this.#log.child({ component: "actions" }),
     });
   }
 
@@ -140,9 +146,12 @@ export class DataPlane {
     return this.#management?.url;
   }
 
-  /** What the ingress publishes into: the bus when configured (awaited), else the router's queues. */
+  /**
+   * What the ingress publishes into: the bus when configured (awaited), else the action engine, which
+   * publishes into the router's queues; the router's memory use is for admission.
+   */
   readonly #ingressSink = {
-    publish: (event: CloudEvent) => (this.#bus ? this.#bus.publish(event) : this.router.publish(event)),
+    publish: (event: CloudEvent) => (this.#bus ? this.#bus.publish(event) : this.#actions.accept(event)),
     memoryUse: () => this.router.memoryUse(),
   };
 
@@ -206,6 +215,12 @@ export class DataPlane {
     this.router.setSources(sources);
     this.#sourceLabels = sources;
     this.#busNotifiers?.setSources(sources);
+    this.#actions.setSources(sources);
+  }
+
+  /** Applies the Actions; returns those that could not be compiled and why. */
+  setActions(actions: readonly Action[]): ActionProblem[] {
+    return this.#actions.setActions(actions);
   }
 
   setExecutors(executors: readonly DeclaredExecutor[]): void {
@@ -250,6 +265,7 @@ export class DataPlane {
   async stop(deadlineMs: number): Promise<RouterStats> {
     const until = Date.now() + deadlineMs;
     await this.#ingress?.close(Math.min(5_000, deadlineMs / 2));
+    this.#actions.releaseHeld();
     const stats = await this.router.drain(Math.max(0, until - Date.now()));
     this.hub.close();
     // Deliveries under way get what is left of the deadline; the rest stays stored for the next process.

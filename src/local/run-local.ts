@@ -45,11 +45,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalRun> {
   const manifests = await loadManifests(options.directory);
   const problems = [...manifests.problems];
   const dataPlane = new DataPlane({
-    ingress: {
-      host: options.host,
-      port: options.port,
-      tokens: ingressTokens(),
-    },
+    ingress: { host: options.host, port: options.port, tokens: ingressTokens() },
     management: { host: options.host, port: options.managementPort },
     secrets: new LocalSecretResolver(),
     log,
@@ -79,6 +75,9 @@ export async function runLocal(options: LocalOptions): Promise<LocalRun> {
   for (const problem of await dataPlane.setNotifiers(manifests.notifiers.map(({ resource }) => resource))) {
     problems.push(`Notifier '${problem.name}': ${problem.message}`);
   }
+  for (const problem of dataPlane.setActions(manifests.actions.map(({ resource }) => resource))) {
+    problems.push(`Action '${problem.name}': ${problem.message}`);
+  }
   if (manifests.notifiers.length === 0)
     problems.push("no Notifier is declared: events are not delivered anywhere");
 
@@ -104,6 +103,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalRun> {
     sources: manifests.sources.length,
     executors: manifests.executors.length,
     notifiers: manifests.notifiers.length,
+    actions: manifests.actions.length,
   });
 
   let stopping: Promise<void> | undefined;
@@ -112,10 +112,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalRun> {
       log.info("shutting down: draining notifier queues");
       const stats = await dataPlane.stop(options.drainMs ?? 10_000);
       await Promise.all(running.map((plugin) => plugin.stop()));
-      log.info("stopped", {
-        received: stats.received,
-        duplicates: stats.duplicates,
-      });
+      log.info("stopped", { received: stats.received, duplicates: stats.duplicates });
     })();
     return stopping;
   };
@@ -139,12 +136,7 @@ function startPlugin(
   const { runtime, config, suspend } = resource.spec;
   if (suspend) return undefined;
   if (runtime.external) {
-    dataPlane.hub.upsert({
-      kind,
-      name,
-      config,
-      address: runtime.external.address,
-    });
+    dataPlane.hub.upsert({ kind, name, config, address: runtime.external.address });
     return undefined;
   }
   if (!runtime.process) {

@@ -32,6 +32,7 @@ import { Cluster } from "./cluster.ts";
 import { newIngressTokenSecret } from "./ingress-token-secret.ts";
 import { MANAGER_POD_LABELS } from "./names.ts";
 import { DataPlaneSync } from "./data-plane-sync.ts";
+import { ActionReconciler, ActionSync, type ActionObject } from "./action-reconciler.ts";
 import { NotifierReconciler } from "./notifier-reconciler.ts";
 import type { NotifierObject, PluginObject } from "./resources.ts";
 import { PluginReconciler, type ManagerDeploymentRef } from "./plugin-reconciler.ts";
@@ -136,6 +137,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const sources = informer<PluginObject>("sourceplugins");
   const executors = informer<PluginObject>("executorplugins");
   const notifiers = informer<NotifierObject>("notifiers");
+  const actions = informer<ActionObject>("actions");
   const managerDeployment = options.managerDeployment;
   const owned = new OwnedObjects(kubeConfig, watchNamespace, log);
   const deployments = owned.informers.Deployment as ResourceInformer<V1Deployment>;
@@ -165,6 +167,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     }),
     log,
   });
+  // Every replica runs the Actions (each has an ingress); only the leader writes their status.
+  const actionSync = new ActionSync({ informer: actions, dataPlane, log });
   const pluginControllers = (["source", "executor"] as const).map((kind) => {
     const informer = kind === "source" ? sources : executors;
     const ownerKind = kind === "source" ? "SourcePlugin" : "ExecutorPlugin";
@@ -209,6 +213,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       maxConcurrentReconciles: options.reconcileWorkers ?? DEFAULT_RECONCILE_WORKERS,
       log,
     }).watch(notifiers, undefined, { updateMatters: specOrMetadataChanged }),
+    action: new Controller({
+      name: "action",
+      reconciler: new ActionReconciler({ informer: actions, cluster, sync: actionSync, recorder, log }),
+      registry: dataPlane.registry,
+      maxConcurrentReconciles: options.reconcileWorkers ?? DEFAULT_RECONCILE_WORKERS,
+      log,
+    }).watch(actions, undefined, { updateMatters: specOrMetadataChanged }),
   };
 
   // Enqueueing is ignored while a controller is not running, i.e. on a replica that does not lead. Only a
@@ -227,6 +238,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   sync.on("changed", (kind, key) => controllers[kind].enqueue(key));
 
   manager.add(sync);
+  manager.add(actionSync);
   for (const controller of Object.values(controllers)) manager.add(controller);
   manager.add({
     // Runs only while leading: the leader alone consumes source streams.

@@ -151,6 +151,9 @@ describe("RBAC", () => {
       manager[`patchbay.dev/${kind}/status`] = ["get", "patch"];
       manager[`patchbay.dev/${kind}/finalizers`] = ["update"];
     }
+    // Actions own nothing: an informer lists and watches them, the leader patches their status.
+    manager["patchbay.dev/actions"] = ["list", "watch"];
+    manager["patchbay.dev/actions/status"] = ["patch"];
     manager["apps/deployments"] = ["create", "delete", "get", "list", "patch", "watch"];
     manager["/services"] = ["create", "delete", "list", "patch", "watch"];
     manager["/serviceaccounts"] = ["create", "delete", "list", "patch", "watch"];

@@ -47,7 +47,7 @@ export function readObjects(path: string): K8sObject[] {
   return parseObjects(readFileSync(join(ROOT, path), "utf8"));
 }
 
-export const CRD_FILES = ["sourceplugins", "executorplugins", "notifiers"].map(
+export const CRD_FILES = ["sourceplugins", "executorplugins", "notifiers", "actions"].map(
   (p) => `crds/patchbay.dev_${p}.yaml`,
 );
 

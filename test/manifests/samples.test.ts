@@ -12,6 +12,7 @@ import {
   PREFIX_PATTERN,
   validateExecutorSpec,
   validateNotifierSpec,
+  validateActionSpec,
   validateSourceSpec,
 } from "../../src/api/v1alpha1/index.ts";
 
@@ -27,6 +28,7 @@ const validate = (object: K8sObject) => validators.get(object.kind)!.validate(ob
 function localProblems(object: K8sObject): string[] {
   if (object.kind === "SourcePlugin") return validateSourceSpec(object.spec);
   if (object.kind === "ExecutorPlugin") return validateExecutorSpec(object.spec);
+  if (object.kind === "Action") return validateActionSpec(object.spec);
   return validateNotifierSpec(object.spec);
 }
 
@@ -93,7 +95,8 @@ describe("samples in config/samples", () => {
   });
 
   it("plugin samples run a bundled plugin's entrypoint with node from the Patchbay image", () => {
-    for (const { object } of samples.filter(({ object }) => object.kind !== "Notifier")) {
+    const plugins = samples.filter(({ object }) => object.kind.endsWith("Plugin"));
+    for (const { object } of plugins) {
       const pod = object.spec.runtime.pod;
       assert.equal(pod?.image, IMAGE, object.metadata.name);
       // The image's ENTRYPOINT is `node src/cli/main.ts`; without a command, the plugin file would be

@@ -18,6 +18,7 @@ export const CRDS = [
   "crds/patchbay.dev_sourceplugins.yaml",
   "crds/patchbay.dev_executorplugins.yaml",
   "crds/patchbay.dev_notifiers.yaml",
+  "crds/patchbay.dev_actions.yaml",
 ];
 
 export async function startCluster(): Promise<KubeApiDouble> {

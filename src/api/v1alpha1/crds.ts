@@ -176,7 +176,14 @@ const KINDS: KindDefinition[] = [
         description: "Where the output goes: attach or followUp.",
       },
       ...readyColumns,
-      { name: "Command", type: "string", jsonPath: ".spec.command", description: "The command template." },
+      // Long: for -o wide, so that the default table fits 80 columns.
+      {
+        name: "Command",
+        type: "string",
+        jsonPath: ".spec.command",
+        description: "The command template.",
+        priority: 1,
+      },
       ageColumn,
     ],
   },

@@ -1,0 +1,129 @@
+/**
+ * Actions in a cluster (the Kubernetes API double): the operator reports TemplateValid and Ready with
+ * observedGeneration, names what is wrong with a template when the resource is applied, and the real
+ * kubectl lists Actions under `kubectl get patchbay` with their state (the command with -o wide).
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { validateActionSpec } from "../../src/api/v1alpha1/index.ts";
+import type { RunningOperator } from "../../src/operator/index.ts";
+import type { KubeApiDouble } from "../support/kube-api/index.ts";
+import { waitFor } from "../support/wait.ts";
+import { ref, runOperator, startCluster, waitForCondition } from "../operator/harness.ts";
+
+const execFileAsync = promisify(execFile);
+
+function action(name: string, command: string) {
+  return {
+    apiVersion: "patchbay.dev/v1alpha1",
+    kind: "Action",
+    metadata: { name, namespace: "team-a" },
+    spec: {
+      sources: { names: ["alertmanager"] },
+      filter: { types: ["dev.patchbay.prometheus.alert.firing"] },
+      command,
+      executors: ["kubectl"],
+      result: { mode: "followUp", notifiers: ["team-slack"] },
+    },
+  };
+}
+
+let api: KubeApiDouble;
+let operator: RunningOperator;
+
+before(async () => {
+  api = await startCluster();
+  operator = await runOperator(api, "actions-test", new Map());
+});
+
+after(async () => {
+  await operator?.stop();
+  await api?.close();
+});
+
+describe("the Action reconciler", () => {
+  it("marks a well-formed Action TemplateValid and Ready for its generation", async () => {
+    api.create(
+      action("describe-pod", "kubectl describe pod {{data.labels.pod}} -n {{data.labels.namespace}}"),
+    );
+    const cr = await waitForCondition(api, ref("Action", "describe-pod"), "Ready", { status: "True" });
+    const status = cr.status as {
+      observedGeneration: number;
+      conditions: { type: string; status: string }[];
+    };
+    assert.equal(status.observedGeneration, cr.metadata.generation);
+    assert.deepEqual(status.conditions.map(({ type, status }) => `${type}=${status}`).sort(), [
+      "ConfigValid=True",
+      "Ready=True",
+      "TemplateValid=True",
+    ]);
+  });
+
+  it("says what is wrong with a template the API server let through, and follows the fix", async () => {
+    api.create(action("bad-template", "kubectl logs {{data.labels.pod} -n {{labels.namespace}}"));
+    const cr = await waitForCondition(api, ref("Action", "bad-template"), "TemplateValid", {
+      status: "False",
+    });
+    const conditions = (cr.status as { conditions: { type: string; status: string; message: string }[] })
+      .conditions;
+    const template = conditions.find((c) => c.type === "TemplateValid")!;
+    assert.match(template.message, /unbalanced \{\{ or \}\}/);
+    assert.match(template.message, /placeholder \{\{labels\.namespace\}\}/);
+    assert.equal(conditions.find((c) => c.type === "Ready")!.status, "False");
+
+    const fixed = api.get(ref("Action", "bad-template"))!;
+    (fixed.spec as { command: string }).command =
+      "kubectl logs {{data.labels.pod}} -n {{data.labels.namespace}}";
+    const updated = api.update(fixed);
+    const ready = await waitForCondition(api, ref("Action", "bad-template"), "Ready", { status: "True" });
+    assert.equal(
+      (ready.status as { observedGeneration: number }).observedGeneration,
+      updated.metadata.generation,
+    );
+  });
+
+  it("carries a CEL rule refusing a placeholder as the first word (evaluated here by the local validator: the double runs no CEL)", () => {
+    const spec = action("first-word", "{{data.cmd}} get pods").spec;
+    assert.deepEqual(validateActionSpec(spec), [
+      "spec.command: the first word must be literal, not a placeholder: it chooses the executor",
+    ]);
+  });
+
+  it("is listed by `kubectl get patchbay` with its result mode, state and command", async () => {
+    const kubeconfig = await api.writeKubeconfig();
+    const { stdout } = await waitFor(
+      async () => {
+        const out = await execFileAsync("kubectl", [
+          "--kubeconfig",
+          kubeconfig,
+          "get",
+          "patchbay",
+          "-n",
+          "team-a",
+        ]);
+        return /action\.patchbay\.dev\/describe-pod/.test(out.stdout) && out;
+      },
+      { what: "kubectl get patchbay listing the Action" },
+    );
+    const line = stdout.split("\n").find((l) => l.startsWith("action.patchbay.dev/describe-pod"))!;
+    assert.match(line, /^action\.patchbay\.dev\/describe-pod\s+followUp\s+True\s+Ready\s+\S+$/);
+    // The command template is long: -o wide shows it.
+    const wide = await execFileAsync("kubectl", [
+      "--kubeconfig",
+      kubeconfig,
+      "get",
+      "actions",
+      "-n",
+      "team-a",
+      "-o",
+      "wide",
+    ]);
+    assert.match(wide.stdout, /^NAME\s+RESULT\s+READY\s+REASON\s+COMMAND\s+AGE$/m);
+    assert.match(
+      wide.stdout,
+      /^describe-pod\s+followUp\s+True\s+Ready\s+kubectl describe pod \{\{data\.labels\.pod\}\} -n/m,
+    );
+  });
+});
