@@ -136,11 +136,20 @@ kind: Action
 metadata: {name: pod-diagnosis}
 spec:
   sources: {names: [alertmanager]}
-  filter: {types: [dev.patchbay.prometheus.alert.firing]}
+  filter: {types: [dev.patchbay.prometheus.alert.firing], subject: "^(KubePodCrashLooping|Injection[0-9])$"}
   command: "kubectl get pod {{ data.labels.pod }} -n {{data.labels.namespace}} -o wide"
   executors: [kubectl]
   result: {mode: attach, deadlineSeconds: 15}
   limits: {windowSeconds: 300, maxConcurrent: 8}
+---
+apiVersion: patchbay.dev/v1alpha1
+kind: Action
+metadata: {name: pod-followup}
+spec:
+  filter: {subject: "^KubePodNotReady$"}
+  command: "kubectl get pod {{data.labels.pod}} -n {{data.labels.namespace}}"
+  executors: [kubectl]
+  result: {mode: followUp, notifiers: [hook]}
 `,
   );
   local = await startPatchbayLocal(dir);
@@ -207,6 +216,29 @@ describe("an Action attaches kubectl's answer to the alert", () => {
     );
     assert.equal(api.requests.filter((r) => r.path.endsWith(`/pods/${POD}`)).length, getsBefore);
     assert.match(local.stderr(), /"message":"action skipped".*"reason":"window"/);
+  });
+
+  it("followUp: the alert goes out at once, the output follows as an event naming it", async () => {
+    assert.equal(await postAlert(alert("KubePodNotReady", POD, "2026-11-25T07:00:00Z")), 202);
+    const followUp = await waitFor(
+      () => received.find((event) => event.type === "dev.patchbay.action.result"),
+      { what: "the follow-up at the receiver", timeoutMs: 20_000 },
+    );
+    const original = received.find((event) => event.subject === "KubePodNotReady");
+    assert.ok(original, "the alert itself was delivered");
+    assert.equal(original.data.actions, undefined, "followUp attaches nothing to the alert");
+    assert.ok(received.indexOf(original) < received.indexOf(followUp), "the alert went out first");
+    const data = followUp.data as unknown as {
+      answers: string;
+      action: string;
+      status: string;
+      output: string;
+    };
+    assert.equal(data.answers, original.id);
+    assert.equal(data.action, "pod-followup");
+    assert.equal(data.status, "ok");
+    assert.match(data.output, new RegExp(`^${POD}\\s`, "m"));
+    assert.equal(followUp.subject, "KubePodNotReady");
   });
 
   it("gives each injected label value to kubectl's policy as one literal argument", async () => {
