@@ -11,7 +11,17 @@ import { validateActionSpec } from "../../src/api/v1alpha1/index.ts";
 import type { RunningOperator } from "../../src/operator/index.ts";
 import type { KubeApiDouble } from "../support/kube-api/index.ts";
 import { waitFor } from "../support/wait.ts";
-import { ref, runOperator, startCluster, waitForCondition } from "../operator/harness.ts";
+import { startPluginProcess, type StartedPlugin } from "../support/plugin-process.ts";
+import {
+  markDeploymentAvailable,
+  plugin,
+  ref,
+  runOperator,
+  startCluster,
+  startWebhookReceiver,
+  waitForCondition,
+  type WebhookReceiver,
+} from "../operator/harness.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -30,16 +40,32 @@ function action(name: string, command: string) {
   };
 }
 
+const IMAGE = "ghcr.io/patchbay/patchbay:0.1.0";
 let api: KubeApiDouble;
 let operator: RunningOperator;
+let inbox: StartedPlugin;
+let echo: StartedPlugin;
+let receiver: WebhookReceiver;
 
 before(async () => {
-  api = await startCluster();
-  operator = await runOperator(api, "actions-test", new Map());
+  [api, inbox, echo, receiver] = await Promise.all([
+    startCluster(),
+    startPluginProcess("plugins/cloudevents/main.ts"),
+    startPluginProcess("plugins/echo/main.ts"),
+    startWebhookReceiver(),
+  ]);
+  // The double runs no Pods: the pod-mode plugins are these processes.
+  const endpoints = new Map([
+    ["inbox", inbox.address],
+    ["echo", echo.address],
+  ]);
+  operator = await runOperator(api, "actions-test", endpoints);
+  await waitFor(() => operator.isLeader, { what: "leadership" });
 });
 
 after(async () => {
-  await operator?.stop();
+  await operator?.stop(1_000);
+  await Promise.all([inbox?.stop(), echo?.stop(), receiver?.close()]);
   await api?.close();
 });
 
@@ -124,6 +150,74 @@ describe("the Action reconciler", () => {
     assert.match(
       wide.stdout,
       /^describe-pod\s+followUp\s+True\s+Ready\s+kubectl describe pod \{\{data\.labels\.pod\}\} -n/m,
+    );
+  });
+
+  it("runs in the cluster: an event posted to the operator's ingress arrives with the executor's answer attached", async () => {
+    api.create(
+      plugin("SourcePlugin", "inbox", {
+        runtime: { pod: { image: IMAGE, command: ["node"], args: ["plugins/cloudevents/main.js"] } },
+        config: { allowedTypes: ["com.example.*"] },
+      }),
+    );
+    api.create(
+      plugin("ExecutorPlugin", "echo", {
+        prefixes: ["echo"],
+        runtime: { pod: { image: IMAGE, command: ["node"], args: ["plugins/echo/main.js"] } },
+      }),
+    );
+    api.create(plugin("Notifier", "hook", { type: "webhook", webhook: { url: { value: receiver.url } } }));
+    api.create({
+      apiVersion: "patchbay.dev/v1alpha1",
+      kind: "Action",
+      metadata: { name: "say", namespace: "team-a" },
+      spec: {
+        sources: { names: ["inbox"] },
+        command: "echo --sleep 0 {{data.text}}",
+        executors: ["echo"],
+        result: { mode: "attach", deadlineSeconds: 10 },
+      },
+    });
+    for (const [kind, name] of [
+      ["SourcePlugin", "inbox"],
+      ["ExecutorPlugin", "echo"],
+    ] as const) {
+      await waitFor(
+        () =>
+          api.get(ref("Deployment", `patchbay-${kind === "SourcePlugin" ? "source" : "executor"}-${name}`)),
+        {
+          what: `the ${name} Deployment`,
+        },
+      );
+      markDeploymentAvailable(api, `patchbay-${kind === "SourcePlugin" ? "source" : "executor"}-${name}`);
+      await waitForCondition(api, ref(kind, name), "Ready", { status: "True" });
+    }
+    await waitForCondition(api, ref("Notifier", "hook"), "Ready", { status: "True" });
+    await waitForCondition(api, ref("Action", "say"), "Ready", { status: "True" });
+
+    const text = "hello; $(id) --kubeconfig=/etc/x";
+    const response = await fetch(`${operator.dataPlane.ingressUrl}/events`, {
+      method: "POST",
+      headers: { "content-type": "application/cloudevents+json" },
+      body: JSON.stringify({
+        specversion: "1.0",
+        id: "greeting-1",
+        source: "inbox",
+        type: "com.example.greeting",
+        data: { text },
+      }),
+    });
+    assert.equal(response.status, 202, await response.text());
+    const delivered = await waitFor(() => receiver.events.find((event) => event.id === "greeting-1"), {
+      what: "the event at the receiver",
+    });
+    const data = delivered.data as {
+      text: string;
+      actions: { action: string; status: string; output: string }[];
+    };
+    assert.deepEqual(
+      data.actions.map(({ action, status, output }) => ({ action, status, output })),
+      [{ action: "say", status: "ok", output: text }],
     );
   });
 });
