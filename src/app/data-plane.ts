@@ -220,6 +220,16 @@ export class DataPlane {
 
   /** Applies the Actions; returns those that could not be compiled and why. */
   setActions(actions: readonly Action[]): ActionProblem[] {
+    // With the event bus, events go from the edges into the bus, past the action engine: say so, rather
+    // than run nothing without a word.
+    if (this.#options.eventBus) {
+      return actions
+        .filter((action) => !action.spec.suspend)
+        .map((action) => ({
+          name: action.metadata.name,
+          message: "Actions do not run yet when events are stored in the event bus (--event-bus)",
+        }));
+    }
     return this.#actions.setActions(actions);
   }
 
