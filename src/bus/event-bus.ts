@@ -67,6 +67,8 @@ export interface SubscriptionStats {
   skipped: number;
   retried: number;
   deadLettered: number;
+  /** JetStream only: repeats of an event this process had already settled, acked again, not delivered. */
+  alreadySettled: number;
   /** Memory bus only: events lost to a full queue, a removed subscription, or the drain deadline. */
   dropped: Record<DropReason, number>;
 }
@@ -136,6 +138,7 @@ export function emptySubscriptionStats(): SubscriptionStats {
     skipped: 0,
     retried: 0,
     deadLettered: 0,
+    alreadySettled: 0,
     dropped: { overflow: 0, removed: 0, shutdown: 0 },
   };
 }

@@ -117,6 +117,15 @@ const CLOSE_FLUSH_MS = 2_000;
 const MAX_DEAD_LETTER_SCAN = 10_000;
 /** Bounds the subject cache if a caller publishes many source names nobody declared. */
 const MAX_CACHED_SUBJECTS = 10_000;
+/**
+ * Stream sequences a subscription remembers as settled by this process. nats-server 2.9.10 can hand a
+ * message out once more after it was acked: after a SIGKILL, the event the dead process held went to a
+ * pull of that dead process, then (ack wait over) to the new process, which delivered and acked it; the
+ * very next pull got the same stream sequence again as a first delivery (delivery count 1), the server
+ * having moved its position back over it. Remembering the last few settled sequences turns that repeat
+ * into a second ack instead of a second notification (within one process; see the README).
+ */
+const SETTLED_MEMORY = 1_024;
 
 const HEADER = {
   notifier: "Patchbay-Notifier",
@@ -450,6 +459,8 @@ class JetStreamSubscription {
   readonly #stats = emptySubscriptionStats();
   /** Deliveries being handled, and whether each has been settled. */
   readonly #active = new Map<JsMsg, { settled: boolean; done: Promise<void> }>();
+  /** Stream sequences this process acked or dead-lettered lately, oldest first (SETTLED_MEMORY at most). */
+  readonly #settled = new Set<number>();
   #messages: ConsumerMessages | undefined;
   #stopping = false;
   #loop: Promise<void> = Promise.resolve();
@@ -557,6 +568,18 @@ class JetStreamSubscription {
 
   async #handle(msg: JsMsg, entry: { settled: boolean }): Promise<void> {
     const attempt = msg.info.deliveryCount;
+    if (this.#settled.has(msg.seq)) {
+      // Done with already (see SETTLED_MEMORY): the platform has it; the server only needs the ack again.
+      entry.settled = true;
+      this.#stats.alreadySettled++;
+      this.#dependencies.log.warn("the event bus handed out an event this process had settled; acked again", {
+        notifier: this.#notifier,
+        streamSequence: msg.seq,
+        deliveryCount: attempt,
+      });
+      await this.#confirmAck(msg);
+      return;
+    }
     const event = parseEvent(msg.data);
     let settlement: Settlement;
     if (event === undefined) {
@@ -564,6 +587,7 @@ class JetStreamSubscription {
     } else if (this.#select !== undefined && !this.#select(event)) {
       entry.settled = true;
       msg.ack();
+      this.#remember(msg.seq);
       this.#stats.skipped++;
       return;
     } else {
@@ -587,6 +611,7 @@ class JetStreamSubscription {
     switch (settlement.kind) {
       case "ack":
         this.#stats.acked++;
+        this.#remember(msg.seq);
         await this.#confirmAck(msg);
         return;
       case "retry":
@@ -606,8 +631,18 @@ class JetStreamSubscription {
           return;
         }
         this.#stats.deadLettered++;
+        this.#remember(msg.seq);
         await this.#confirmAck(msg);
         return;
+    }
+  }
+
+  /** Remembered before the ack is sent: a repeat can arrive as soon as the server has the ack. */
+  #remember(streamSequence: number): void {
+    this.#settled.add(streamSequence);
+    if (this.#settled.size > SETTLED_MEMORY) {
+      const oldest = this.#settled.values().next().value;
+      if (oldest !== undefined) this.#settled.delete(oldest);
     }
   }
 

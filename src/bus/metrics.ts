@@ -156,6 +156,12 @@ function registerScrapedMetrics(registry: Registry, sources: Set<BusStatsSource>
     "counter",
   );
   perNotifier(
+    "patchbay_bus_already_settled_total",
+    "Repeats of an event this process had already delivered or dead-lettered, acked again and not delivered.",
+    (s) => s.alreadySettled,
+    "counter",
+  );
+  perNotifier(
     "patchbay_bus_redeliveries_total",
     "Deliveries this process handed back to the bus for a retry.",
     (s) => s.retried,

@@ -202,4 +202,51 @@ describe("patchbay local --event-bus", () => {
       `${refused.length} posts while the bus was down: all 503; ${accepted.length} accepted, all delivered once`,
     );
   });
+
+  // The receiver refuses (503) through the kill, so no attempt of the killed process can have succeeded:
+  // at least once is then exactly once, and that is what is asserted.
+  test("SIGKILL with the receiver down: every 202 is delivered after the restart, exactly once; re-posting delivers nothing", async (t) => {
+    const nats = await NatsServer.start();
+    cleanups.push(() => nats.dispose());
+    const receiver = await startCountingReceiver({ kind: "fail", status: 503 });
+    cleanups.push(() => receiver.close());
+    const dir = await manifests(receiver);
+    const first = await startLocal(dir, nats.url);
+    await ready(first, "probe");
+    const accepted: string[] = ["probe"];
+    for (let i = 0; i < 300; i++) {
+      const id = `e${i}`;
+      const answer = await post(first.url, id);
+      assert.equal(answer.status, 202, await answer.text());
+      accepted.push(id);
+    }
+    assert.equal(receiver.accepted.size, 0, "the receiver is down: nothing delivered yet");
+    // Attempts were under way (refused) when the process is killed: the head event is mid-retry.
+    await waitFor(() => receiver.attempts.length >= 3, { what: "refused attempts", timeoutMs: 10_000 });
+    const refusedBeforeKill = receiver.attempts.length;
+    await first.stop("SIGKILL");
+    receiver.behave({ kind: "accept" });
+
+    const second = await startLocal(dir, nats.url);
+    await waitFor(() => accepted.every((id) => receiver.accepted.has(id)), {
+      what: "all 301 accepted events delivered after the restart",
+      timeoutMs: 30_000,
+    });
+    // A repeat would come right after the first delivery (see SETTLED_MEMORY in jetstream-bus.ts).
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.deepEqual(receiver.duplicates(), []);
+    const repeatsAckedAgain = counter(await second.metrics(), "patchbay_bus_already_settled_total");
+    const attemptsBefore = receiver.attempts.length;
+    for (const id of accepted.slice(0, 20)) assert.equal((await post(second.url, id)).status, 202);
+    // The duplicates are stored nowhere, so there is nothing to deliver: give it time to show.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.equal(receiver.attempts.length, attemptsBefore, "re-posted ids were delivered again");
+    assert.equal(await second.stop("SIGTERM"), 0, second.stderr().slice(-2_000));
+    const once = accepted.filter((id) => receiver.accepted.get(id) === 1).length;
+    t.diagnostic(
+      `${accepted.length} answered 202 (${refusedBeforeKill} attempts refused before the SIGKILL); after the restart ` +
+        `${once} delivered exactly once, ${receiver.duplicates().length} more than once ` +
+        `(${repeatsAckedAgain} repeats from the bus acked again, not delivered); 20 re-posted: 0 deliveries`,
+    );
+  });
 });
