@@ -76,6 +76,11 @@ export interface OperatorOptions {
   log?: Logger;
   /** Where log Notifiers write; default stdout. */
   logStream?: Writable;
+  /**
+   * A NATS JetStream URL (PATCHBAY_EVENT_BUS): every replica's ingress stores events there and every
+   * replica pulls from the notifiers' durable consumers; unset, each replica holds its events in memory.
+   */
+  eventBus?: string;
 }
 
 export interface RunningOperator {
@@ -101,8 +106,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     log,
     logStream: options.logStream,
     hubTimings: options.hubTimings,
-    // Streams are consumed only while leading (see below).
+    // Streams are consumed only while leading (see below); with a bus they resume from its last id.
     streams: false,
+    eventBus: options.eventBus,
     // Called only once serving, after the manager and the sync below exist.
     readinessChecks: { informers: () => manager.readiness(), dataPlane: () => sync.readiness() },
   });
@@ -318,8 +324,8 @@ function sidecarKeys(informer: ResourceInformer<PluginObject>, namespace: string
 
 /**
  * Reads the environment the manager Deployment sets (POD_NAMESPACE, POD_NAME, PATCHBAY_WATCH_NAMESPACE,
- * PATCHBAY_INGRESS_TOKENS[_SECRET]; PATCHBAY_HOST and PATCHBAY_*_PORT for local runs), then runs
- * until SIGTERM/SIGINT.
+ * PATCHBAY_INGRESS_TOKENS[_SECRET], PATCHBAY_EVENT_BUS and its credentials; PATCHBAY_HOST and
+ * PATCHBAY_*_PORT for local runs), then runs until SIGTERM/SIGINT.
  */
 export async function runOperator(): Promise<void> {
   const log = createLogger("patchbay");
@@ -353,6 +359,8 @@ export async function runOperator(): Promise<void> {
       host: process.env.PATCHBAY_HOST ?? "0.0.0.0",
       port: Number(process.env.PATCHBAY_MANAGEMENT_PORT ?? 8081),
     },
+    // Credentials come from PATCHBAY_EVENT_BUS_USER/_PASSWORD/_TOKEN/_CREDS (a Secret), read by the bus.
+    eventBus: process.env.PATCHBAY_EVENT_BUS || undefined,
     log,
   });
   await new Promise<void>((resolve) => {

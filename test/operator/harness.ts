@@ -41,7 +41,7 @@ export async function runOperator(
   api: KubeApiDouble,
   identity: string,
   endpoints: Map<string, string>,
-  extra: { leaseDurationMs?: number } = {},
+  extra: { leaseDurationMs?: number; eventBus?: string } = {},
 ): Promise<RunningOperator> {
   return startOperator({
     kubeConfig: api.kubeConfig(),
@@ -58,6 +58,7 @@ export async function runOperator(
     // The double runs no Pods: each pod-mode plugin is a real process, found by the CR's name.
     resolveEndpoint: (plugin, endpoint) => endpoints.get(plugin.metadata.name) ?? endpoint,
     hubTimings: { backoffInitialMs: 50, backoffMaxMs: 500, describeTimeoutMs: 2_000 },
+    eventBus: extra.eventBus,
     log: quietLog(),
     // Log Notifiers would print into the test runner's output.
     logStream: devNull,
