@@ -27,6 +27,10 @@ Commands:
   exec "<command>"             Run a command through a running Patchbay and print the answer.
        [--url URL]             Where Patchbay listens (default $PATCHBAY_URL or http://127.0.0.1:8080).
        [--token TOKEN]         Bearer token, if the ingress requires one (default $PATCHBAY_TOKEN).
+  dead-letters list|replay     The event bus's dead letters: list them, or hand them back to their
+       --event-bus URL         notifier (NATS JetStream; default $PATCHBAY_EVENT_BUS).
+       [--notifier NAME]       Only this notifier's. [--limit N] at most N (default 100).
+       [--output text|json]
   version                      Print the version.
 
 Exit codes: 0 success; 1 the command ran but did not succeed; 2 usage error; 3 Patchbay unreachable.`;
@@ -80,6 +84,26 @@ async function main(argv: string[]): Promise<number> {
         command: positionals.join(" "),
         url: values.url ?? process.env.PATCHBAY_URL ?? "http://127.0.0.1:8080",
         token: values.token ?? process.env.PATCHBAY_TOKEN,
+      });
+    }
+    case "dead-letters": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          "event-bus": { type: "string" },
+          notifier: { type: "string" },
+          limit: { type: "string" },
+          output: { type: "string" },
+        },
+      });
+      const { deadLettersCommand } = await import("./dead-letters.ts");
+      return deadLettersCommand({
+        action: positionals[0],
+        eventBus: values["event-bus"],
+        notifier: values.notifier,
+        limit: values.limit,
+        output: values.output,
       });
     }
     case "version":
