@@ -87,6 +87,8 @@ export interface DeadLetter {
   event: CloudEvent;
   /** When it was dead-lettered. */
   time: Date;
+  /** JetStream: its sequence in the dead-letter stream, which a replay removes it by. */
+  sequence?: number;
 }
 
 export interface EventBus {

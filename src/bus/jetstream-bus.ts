@@ -86,6 +86,11 @@ export interface JetStreamBusOptions {
   setupTimeoutMs?: number;
   /** Delay of the retry after a handler that threw or a dead letter that could not be stored (default 1 s). */
   failedHandlerRetryMs?: number;
+  /**
+   * Create the streams, or bring their settings in line with these options (default true). A tool that
+   * only reads or replays dead letters passes false: it must not change a running deployment's streams.
+   */
+  manageStreams?: boolean;
   registry?: Registry;
   log?: Logger;
 }
@@ -126,6 +131,13 @@ const MAX_CACHED_SUBJECTS = 10_000;
  * into a second ack instead of a second notification (within one process; see the README).
  */
 const SETTLED_MEMORY = 1_024;
+
+/**
+ * A replayed dead letter goes on `<prefix>._replay_.<notifier>`: never a source's subject (nameToken
+ * never yields "_replay_"), so lastIdFor is untouched; every consumer sees it, only that notifier's
+ * delivers it.
+ */
+const REPLAY_TOKEN = "_replay_";
 
 const HEADER = {
   notifier: "Patchbay-Notifier",
@@ -174,7 +186,7 @@ export class JetStreamBus implements EventBus {
       // No account check here: a cluster that has just started answers it only once it has a leader,
       // and ensureStreams() below waits for that.
       const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS, checkAPI: false });
-      await ensureStreams(jsm, settings, log);
+      if (options.manageStreams !== false) await ensureStreams(jsm, settings, log);
       return new JetStreamBus(nc, jsm, settings, options, log);
     } catch (error) {
       await nc.close();
@@ -295,6 +307,8 @@ export class JetStreamBus implements EventBus {
         return { pending: info.num_pending, ackPending: info.num_ack_pending };
       },
       deadLetter: (msg, reason, attempts) => this.#deadLetter(notifier, msg, reason, attempts),
+      isReplayForAnother: (subject) =>
+        subject.startsWith(this.#replayPrefix) && subject !== this.#replaySubject(notifier),
       failedHandlerRetryMs: this.#settings.failedHandlerRetryMs,
       log: this.#log,
     });
@@ -353,9 +367,36 @@ export class JetStreamBus implements EventBus {
         attempts: Number(stored.header.get(HEADER.attempts)) || 0,
         event: parseEvent(stored.data) ?? unreadableEvent(stored.data),
         time: stored.time,
+        sequence: stored.seq,
       });
     }
     return letters;
+  }
+
+  /**
+   * Hands dead letters (of one notifier, or all; oldest first, at most `limit`) back to their notifier
+   * only, as new deliveries with a fresh count of retries, and removes each from the dead letters once
+   * the replay is stored. The replay's message id is the dead letter's sequence, so a replay repeated
+   * after a crash between the two steps is a duplicate, not a second delivery.
+   */
+  async replayDeadLetters(options: { notifier?: string; limit?: number } = {}): Promise<DeadLetter[]> {
+    const { deadLetterStream, publishTimeoutMs } = this.#settings;
+    const replayed: DeadLetter[] = [];
+    for (const letter of await this.deadLetters(options)) {
+      // Unreadable payloads would only be dead-lettered again.
+      if (letter.sequence === undefined || letter.event.id === "") continue;
+      await this.#js.publish(
+        this.#replaySubject(letter.notifier),
+        Buffer.from(JSON.stringify(letter.event)),
+        {
+          msgID: `replay/${nameToken(letter.notifier)}/${letter.sequence}`,
+          timeout: publishTimeoutMs,
+        },
+      );
+      await this.#jsm.streams.deleteMessage(deadLetterStream, letter.sequence, false);
+      replayed.push(letter);
+    }
+    return replayed;
   }
 
   /** Lets deliveries under way finish for up to `drainMs`; what is not done stays stored for the next process. */
@@ -375,6 +416,14 @@ export class JetStreamBus implements EventBus {
     ]);
     clearTimeout(timer);
     if (!this.#nc.isClosed()) await this.#nc.close();
+  }
+
+  get #replayPrefix(): string {
+    return `${this.#settings.subjectPrefix}.${REPLAY_TOKEN}.`;
+  }
+
+  #replaySubject(notifier: string): string {
+    return `${this.#replayPrefix}${nameToken(notifier)}`;
   }
 
   #subjectFor(source: string): string {
@@ -442,6 +491,8 @@ interface SubscriptionDependencies {
   flush(): Promise<void>;
   info(): Promise<{ pending: number; ackPending: number }>;
   deadLetter(msg: JsMsg, reason: string, attempts: number): Promise<void>;
+  /** A replayed dead letter of another notifier: acked unseen. */
+  isReplayForAnother(subject: string): boolean;
   failedHandlerRetryMs: number;
   log: Logger;
 }
@@ -578,6 +629,13 @@ class JetStreamSubscription {
         deliveryCount: attempt,
       });
       await this.#confirmAck(msg);
+      return;
+    }
+    if (this.#dependencies.isReplayForAnother(msg.subject)) {
+      entry.settled = true;
+      msg.ack();
+      this.#remember(msg.seq);
+      this.#stats.skipped++;
       return;
     }
     const event = parseEvent(msg.data);
