@@ -408,4 +408,69 @@ spec:
         `first process in all, ${accepted.length - deliveredByFirst} by the next; each exactly once`,
     );
   });
+
+  test("/metrics accounting: stored = acked + skipped + dead-lettered + pending + ack-pending, quiet or mid-delivery", async (t) => {
+    const nats = await NatsServer.start();
+    cleanups.push(() => nats.dispose());
+    const receiver = await startCountingReceiver({ kind: "accept" });
+    cleanups.push(() => receiver.close());
+    const dir = await manifests(
+      receiver,
+      "{ maxRetries: 2, initialBackoffMs: 20, maxBackoffMs: 50, timeoutSeconds: 1 }\n  filter: { types: [com.example.bus] }",
+    );
+    const local = await startLocal(dir, nats.url);
+    await ready(local, "probe");
+    const sum = (metrics: string, name: string, labels = "") =>
+      metrics
+        .split("\n")
+        .filter((row) => row.startsWith(`${name}{`) && row.includes(labels))
+        .reduce((total, row) => total + Number(row.split(" ").at(-1)), 0);
+    const accounting = async () => {
+      const metrics = await local.metrics();
+      const parts = {
+        stored: sum(metrics, "patchbay_bus_publish_duration_seconds_count", 'result="stored"'),
+        acked: counter(metrics, "patchbay_bus_acked_total"),
+        skipped: counter(metrics, "patchbay_bus_skipped_total"),
+        deadLettered: counter(metrics, "patchbay_bus_dead_lettered_total"),
+        pending: counter(metrics, "patchbay_bus_pending"),
+        ackPending: counter(metrics, "patchbay_bus_ack_pending"),
+      };
+      const settled = parts.acked + parts.skipped + parts.deadLettered + parts.pending + parts.ackPending;
+      return { ...parts, settled };
+    };
+    const postTyped = (id: string, type: string) =>
+      fetch(`${local.url}/events`, {
+        method: "POST",
+        headers: { "content-type": "application/cloudevents+json" },
+        body: JSON.stringify({ specversion: "1.0", id, source: "demo", type }),
+      });
+    const samples: string[] = [];
+    const check = async (phase: string, until: (a: Awaited<ReturnType<typeof accounting>>) => boolean) => {
+      const sample = await waitFor(
+        async () => {
+          const a = await accounting();
+          return until(a) && a;
+        },
+        { what: phase, timeoutMs: 20_000 },
+      );
+      assert.equal(sample.stored, sample.settled, `${phase}: ${JSON.stringify(sample)}`);
+      samples.push(`${phase}: ${JSON.stringify(sample)}`);
+    };
+
+    // Delivered, and not selected (another type): all settled.
+    for (let i = 0; i < 30; i++) assert.equal((await postTyped(`ok-${i}`, "com.example.bus")).status, 202);
+    for (let i = 0; i < 10; i++) assert.equal((await postTyped(`other-${i}`, "dev.other")).status, 202);
+    await check("delivered and skipped", (a) => a.stored === 41 && a.pending === 0 && a.ackPending === 0);
+    assert.equal((await accounting()).skipped, 10);
+
+    // A receiver that hangs: one event in flight, the rest pending, held still for the attempt's timeout.
+    receiver.behave({ kind: "hang" });
+    for (let i = 0; i < 5; i++) assert.equal((await postTyped(`held-${i}`, "com.example.bus")).status, 202);
+    await check("mid-delivery", (a) => a.stored === 46 && a.ackPending === 1 && a.pending === 4);
+
+    // Failing after the retries: dead letters.
+    receiver.behave({ kind: "fail", status: 503 });
+    await check("dead-lettered", (a) => a.pending === 0 && a.ackPending === 0 && a.deadLettered === 5);
+    t.diagnostic(samples.join("; "));
+  });
 });
