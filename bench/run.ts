@@ -15,8 +15,9 @@ import { dispatch } from "./dispatch.ts";
 import { memory } from "./memory.ts";
 import { reconcile } from "./reconcile.ts";
 import { compiled } from "./compiled.ts";
+import { eventbus } from "./eventbus.ts";
 
-const BENCHMARKS: Benchmark[] = [ingress, router, fanout, dispatch, memory, reconcile, compiled];
+const BENCHMARKS: Benchmark[] = [ingress, router, fanout, dispatch, memory, reconcile, compiled, eventbus];
 
 const { values } = parseArgs({
   options: {

@@ -6,6 +6,7 @@
 import { performance } from "node:perf_hooks";
 import type { NotifierFilter } from "../../src/api/v1alpha1/index.ts";
 import { DataPlane } from "../../src/app/index.ts";
+import { BusNotifiers } from "../../src/bus/index.ts";
 import type { CloudEvent } from "../../src/events/cloudevent.ts";
 import type { PluginKindName } from "../../src/hub/index.ts";
 import { runProcessPlugin, type RunningProcessPlugin } from "../../src/local/index.ts";
@@ -21,6 +22,8 @@ export interface HostParams {
   executors?: { name: string; plugin: string; prefixes: string[]; config?: unknown }[];
   notifiers: number;
   filter?: NotifierFilter;
+  /** A nats:// URL: the edges publish into this JetStream and the notifiers are its durable consumers. */
+  eventBus?: string;
 }
 
 export interface HostReady {
@@ -48,6 +51,7 @@ const dataPlane = new DataPlane({
   management: { host: "127.0.0.1", port: 0 },
   secrets: new LocalSecretResolver(),
   log,
+  eventBus: params.eventBus,
 });
 
 let delivered = 0;
@@ -76,8 +80,10 @@ dataPlane.setSources(params.sources.map(({ name }) => ({ name, labels: { bench: 
 dataPlane.setExecutors(
   (params.executors ?? []).map(({ name, prefixes }) => ({ name, prefixes, aliases: {}, timeoutMs: 10_000 })),
 );
-dataPlane.router.setNotifiers(routes);
+if (!params.eventBus) dataPlane.router.setNotifiers(routes);
 await dataPlane.start();
+// With a bus the router's queues are bypassed: the same no-op notifiers are fed from its consumers.
+if (dataPlane.eventBus) await new BusNotifiers(dataPlane.eventBus, log).setNotifiers(routes);
 
 const running: RunningProcessPlugin[] = [];
 const plugins: [PluginKindName, { name: string; plugin?: string; address?: string; config?: unknown }][] = [
