@@ -96,7 +96,7 @@ describe("the README walkthrough, with the real kubectl", () => {
         assert.fail(`${row}\n${await kubectl("get", ref, "-o", "jsonpath={.status.conditions}")}`);
       }
     }
-    assert.match(table, /executorplugin\.patchbay\.dev\/echo\s+True\s+Ready\s+pod\s+\[echo\]/);
+    assert.match(table, /executorplugin\.patchbay\.dev\/echo\s+True\s+Ready\s+pod\s+\["echo"\]/);
     assert.match(table, /notifier\.patchbay\.dev\/log\s+log\s+True\s+Ready\b/);
     assert.match(table, /action\.patchbay\.dev\/describe-crashloop\s+attach\s+True\s+Ready\b/);
     // The default table fits an 80-column terminal; the long Endpoint column is for -o wide.

@@ -26,10 +26,26 @@ export function wantsTable(accept: string | undefined): boolean {
   return /;\s*as=Table/.test(accept ?? "");
 }
 
+/**
+ * As the apiextensions table convertor does: a string column holds what JSONPath prints (a list or an
+ * object as JSON, e.g. `["echo"]`), a column of another type only a value of that type (else empty).
+ */
 function cell(column: PrinterColumn, obj: KubeObject): unknown {
   const value = column.value(obj);
   if (value === undefined || value === null) return null;
-  return column.type === "date" && typeof value === "string" ? humanAge(value) : value;
+  switch (column.type) {
+    case "string":
+      return typeof value === "object" ? JSON.stringify(value) : String(value);
+    case "date":
+      return typeof value === "string" ? humanAge(value) : null;
+    case "integer":
+    case "number":
+      return typeof value === "number" ? value : null;
+    case "boolean":
+      return typeof value === "boolean" ? value : null;
+    default:
+      return value;
+  }
 }
 
 function rowObject(obj: KubeObject, includeObject: string): unknown {
