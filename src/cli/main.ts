@@ -167,7 +167,8 @@ const COMMANDS: Record<string, CommandSpec> = {
     details:
       "Checks first that the cluster answers (waiting up to $PATCHBAY_STARTUP_TIMEOUT_SECONDS, default 10)\n" +
       "and has Patchbay's CRDs, and stops with the reason if not. Then reconciles SourcePlugins,\n" +
-      "ExecutorPlugins and Notifiers and serves the ingress. Configured by environment variables only.",
+      "ExecutorPlugins, Notifiers and Actions and serves the ingress. Configured by environment\n" +
+      "variables only.",
     options: {},
     environment: {
       KUBECONFIG: "Kubeconfig file(s); in a Pod the in-cluster config is used.",
@@ -175,7 +176,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       PATCHBAY_WATCH_NAMESPACE: "Watch one namespace (default: all).",
       POD_NAMESPACE:
         "Patchbay's own namespace: the Lease and sidecars (default: the context's, else patchbay-system).",
-      POD_NAME: "This replica's name in leader election (default: the hostname).",
+      POD_NAME: "This replica's name in leader election, plus a random suffix (default: the hostname).",
       PATCHBAY_HOST: "Address to listen on (default 0.0.0.0).",
       PATCHBAY_INGRESS_PORT: "Ingress port (default 8080).",
       PATCHBAY_MANAGEMENT_PORT: "/healthz, /readyz and /metrics port (default 8081).",
@@ -191,6 +192,8 @@ const COMMANDS: Record<string, CommandSpec> = {
       PATCHBAY_NOTIFIER_QUEUE_BYTES: "Bytes per notifier queue (default 32Mi).",
       PATCHBAY_EXECUTOR_CONCURRENCY: "Commands in flight per executor (default 8).",
       PATCHBAY_EXECUTOR_QUEUE: "Commands waiting per executor (default 32).",
+      PATCHBAY_EVENT_BUS:
+        "nats://HOST:PORT[,…]: store events in NATS JetStream (credentials: PATCHBAY_EVENT_BUS_USER, _PASSWORD, _TOKEN, _CREDS).",
       ...LOGGING_ENVIRONMENT,
     },
     async run() {
