@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { CommandResult } from "../../src/commands/index.ts";
-import { formatReply } from "../../src/ingress/chat/reply.ts";
+import { acknowledgement, formatReply } from "../../src/ingress/chat/reply.ts";
 import {
   codeBlockContent,
   hasLoneSurrogate,
@@ -115,5 +115,28 @@ describe("chat replies", () => {
         );
       }
     }
+  });
+});
+
+describe("the acknowledgement echoes the user's command without letting it ping or break out", () => {
+  const typed = "kubectl get pods <!here> && echo `x` @channel";
+
+  it("on Slack, as inline code with its control characters escaped", () => {
+    const { text, response_type } = acknowledgement("slack", typed);
+    assert.equal(response_type, "ephemeral");
+    assert.equal(slackHasControlSequence(text), false, text);
+    assert.equal(text, "Running `kubectl get pods &lt;!here&gt; &amp;&amp; echo 'x' @channel` …");
+    assert.equal(slackShows(text), "Running `kubectl get pods <!here> && echo 'x' @channel` …");
+  });
+
+  it("on Mattermost, inside inline code, where a mention does not ping", () => {
+    const { text } = acknowledgement("mattermost", typed);
+    assert.equal(text, "Running `kubectl get pods <!here> && echo 'x' @channel` …");
+    assert.equal(mattermostPings(text), false, text);
+  });
+
+  it("an empty line is help, and a very long one is cut", () => {
+    assert.equal(acknowledgement("slack", "   ").text, "Running `help` …");
+    assert.ok(acknowledgement("mattermost", "x".repeat(5_000)).text.length < 520);
   });
 });

@@ -17,6 +17,8 @@ const SLACK_SECTION_LIMIT = 3_000;
 const SLACK_HEADER_LIMIT = 150;
 /** An executor's error is one line of context, not a second output. */
 const ERROR_LIMIT = 2_000;
+/** The command as echoed in the acknowledgement; the full line is in the answer that follows. */
+const ACKNOWLEDGED_COMMAND_LIMIT = 500;
 const SHORTENED = "\n… (message shortened to fit the platform's limit)";
 
 /**
@@ -65,8 +67,10 @@ export function formatReply(platform: Platform, commandLine: string, result: Com
   return reply;
 }
 
-export function acknowledgement(commandLine: string): ChatReply {
-  return { response_type: "ephemeral", text: `Running \`${oneLine(commandLine) || "help"}\` …` };
+/** The immediate "Running …" answer; the command line is the user's text, so it goes through markup too. */
+export function acknowledgement(platform: Platform, commandLine: string): ChatReply {
+  const command = MARKUP[platform].inlineCode(commandLine.trim() || "help", ACKNOWLEDGED_COMMAND_LIMIT);
+  return { response_type: "ephemeral", text: `Running ${command} …` };
 }
 
 /**
@@ -118,8 +122,4 @@ function slackBlocks(message: unknown): unknown[] | undefined {
     }
   }
   return blocks.length > 0 ? blocks : undefined;
-}
-
-function oneLine(text: string): string {
-  return text.trim().replaceAll("`", "'");
 }

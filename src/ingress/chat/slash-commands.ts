@@ -108,7 +108,7 @@ async function run(
     sendJson(res, 200, withNote(await answer, `The answer was not posted to response_url: ${refusal}.`));
     return;
   }
-  sendJson(res, 200, acknowledgement(commandLine));
+  sendJson(res, 200, acknowledgement(platform, commandLine));
   void answer
     .then((reply) => postReply(responseUrl, reply, ctx.chatReplyTimeoutMs, ctx.responseUrls))
     .then(
