@@ -12,6 +12,7 @@ import { descendantsOf, MiB, REPO_ROOT, rssOf, sleep, Worker } from "./harness/p
 import { ID_MARKER } from "./harness/raw-http.ts";
 import { figure, type Figure, type Round } from "./harness/results.ts";
 import { median } from "./harness/stats.ts";
+import { NatsServer } from "../test/support/nats-server.ts";
 import type { LoadParams, LoadResult } from "./workers/http-load.ts";
 
 const PLUGINS = 3;
@@ -23,10 +24,10 @@ interface Started {
 }
 
 /** Starts `patchbay local` and resolves once it listens and all its plugins are Ready. */
-async function startLocal(execArgv: string[]): Promise<Started> {
+async function startLocal(execArgv: string[], extraArgs: string[] = []): Promise<Started> {
   const child = spawn(
     process.execPath,
-    [...execArgv, "src/cli/main.ts", "local", "--port", "0", "--management-port", "0"],
+    [...execArgv, "src/cli/main.ts", "local", "--port", "0", "--management-port", "0", ...extraArgs],
     {
       cwd: REPO_ROOT,
       env: { ...process.env, PATCHBAY_LOG_LEVEL: "info" },
@@ -77,6 +78,84 @@ async function settledRss(pids: () => number[], ms: number): Promise<number> {
   return median(samples);
 }
 
+interface Posting {
+  posted: number;
+  seconds: number;
+  /** The host's RSS at its highest while posting, sampled every 200 ms. */
+  peak: number;
+}
+
+/** Posts `events` CloudEvents to /events in batches of BATCH over 8 connections. */
+async function postEvents(load: Worker, local: Started, events: number): Promise<Posting> {
+  const host = local.child.pid!;
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssOf(host))), 200);
+  const result = await load
+    .call<LoadResult>("run", {
+      url: `${local.ingressUrl}/events`,
+      connections: 8,
+      totalRequests: events / BATCH,
+      request: {
+        method: "POST",
+        path: "/events",
+        headers: { "content-type": "application/cloudevents-batch+json" },
+        body: JSON.stringify(
+          Array.from({ length: BATCH }, () => ({
+            specversion: "1.0",
+            id: ID_MARKER,
+            source: "demo",
+            type: "com.example.bench",
+            data: { n: 1 },
+          })),
+        ),
+      },
+    } satisfies LoadParams)
+    .finally(() => clearInterval(sampler));
+  if (Object.keys(result.errors).length > 0)
+    throw new Error(`/events answered ${JSON.stringify(result.errors)}`);
+  return { posted: result.requests * BATCH, seconds: result.seconds, peak };
+}
+
+/**
+ * The same host and the same events with `--event-bus` on a nats-server (loopback, file store in a
+ * temporary folder): JetStream holds the dedup window and the backlog, so the host should stay flat.
+ * Against the same run's in-memory figure.
+ */
+async function withEventBus(
+  ctx: BenchContext,
+  load: Worker,
+  events: number,
+  settleMs: number,
+  inMemoryAfter: number,
+): Promise<Figure[]> {
+  const nats = await NatsServer.start();
+  let local: Started | undefined;
+  try {
+    local = await startLocal(ctx.profileFlags("patchbay-local-event-bus"), ["--event-bus", nats.url]);
+    const host = local.child.pid!;
+    const idle = await settledRss(() => [host], settleMs);
+    const { posted, peak, seconds } = await postEvents(load, local, events);
+    const after = await settledRss(() => [host], settleMs);
+    ctx.log(
+      `event bus: host idle ${(idle / MiB).toFixed(1)} MiB; posted ${posted} events in ${seconds.toFixed(1)} s (${Math.round(posted / seconds)} events/s); peak ${(peak / MiB).toFixed(1)} MiB, after ${(after / MiB).toFixed(1)} MiB`,
+    );
+    const growth = (after - idle) / MiB;
+    return [
+      figure("memory", ctx.command, {
+        name: `host after ${posted.toLocaleString("en-US")} events, JetStream bus`,
+        unit: "MiB",
+        baselineName: "the same events, in-memory bus (same run)",
+        rounds: [{ value: after / MiB, baseline: inMemoryAfter / MiB }],
+        target: () => ({ description: "flat: < 32 MiB over its own idle", met: growth < 32 }),
+        notes: `idle ${(idle / MiB).toFixed(1)} MiB before, ${growth >= 0 ? "+" : ""}${growth.toFixed(1)} MiB after; peak ${(peak / MiB).toFixed(1)} MiB while ${Math.round(posted / seconds)} events/s were posted in batches of ${BATCH}`,
+      }),
+    ];
+  } finally {
+    if (local) await stopProcess(local.child);
+    await nats.dispose();
+  }
+}
+
 export const memory: Benchmark = {
   name: "memory",
   async run(ctx: BenchContext): Promise<Figure[]> {
@@ -98,33 +177,10 @@ export const memory: Benchmark = {
         `idle: host ${(hostIdle / MiB).toFixed(1)} MiB, with ${plugins.length} plugin processes ${(totalIdle / MiB).toFixed(1)} MiB, bare node ${(bareIdle / MiB).toFixed(1)} MiB`,
       );
 
-      let peak = 0;
-      const sampler = setInterval(() => (peak = Math.max(peak, rssOf(host))), 200);
-      const result = await load.call<LoadResult>("run", {
-        url: `${local.ingressUrl}/events`,
-        connections: 8,
-        totalRequests: events / BATCH,
-        request: {
-          method: "POST",
-          path: "/events",
-          headers: { "content-type": "application/cloudevents-batch+json" },
-          body: JSON.stringify(
-            Array.from({ length: BATCH }, () => ({
-              specversion: "1.0",
-              id: ID_MARKER,
-              source: "demo",
-              type: "com.example.bench",
-              data: { n: 1 },
-            })),
-          ),
-        },
-      } satisfies LoadParams);
-      clearInterval(sampler);
-      if (Object.keys(result.errors).length > 0)
-        throw new Error(`/events answered ${JSON.stringify(result.errors)}`);
-      const posted = result.requests * BATCH;
+      const posting = await postEvents(load, local, events);
+      const { posted, peak, seconds } = posting;
       ctx.log(
-        `posted ${posted} events in ${result.seconds.toFixed(1)} s (${Math.round(posted / result.seconds)} events/s); peak host RSS ${(peak / MiB).toFixed(1)} MiB`,
+        `posted ${posted} events in ${seconds.toFixed(1)} s (${Math.round(posted / seconds)} events/s); peak host RSS ${(peak / MiB).toFixed(1)} MiB`,
       );
       const [hostAfter, bareAfter] = await Promise.all([
         settledRss(() => [host], settleMs),
@@ -150,8 +206,9 @@ export const memory: Benchmark = {
           unit: "MiB",
           baselineName: "bare node",
           rounds: [mib({ value: hostAfter, baseline: bareAfter })],
-          notes: `peak ${(peak / MiB).toFixed(1)} MiB while ${Math.round(posted / result.seconds)} events/s were posted in batches of ${BATCH}`,
+          notes: `peak ${(peak / MiB).toFixed(1)} MiB while ${Math.round(posted / seconds)} events/s were posted in batches of ${BATCH}`,
         }),
+        ...(await withEventBus(ctx, load, events, settleMs, hostAfter)),
       ];
     } finally {
       bare.kill();
