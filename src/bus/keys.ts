@@ -22,10 +22,11 @@ export function tokenToName(token: string): string {
 
 /**
  * The message id JetStream deduplicates on: `<source>/<id>`. Headers cannot carry CR or LF, so "%" and
- * control characters are percent-encoded; ids without them (nearly all) are used as they are.
+ * control characters are percent-encoded; ids without them (nearly all) are used as they are. A "/" in
+ * the source is encoded too, so the first "/" always ends it: ("a/b", "c") and ("a", "b/c") stay apart.
  */
 export function messageId(source: string, id: string): string {
-  return `${escapeHeader(source)}/${escapeHeader(id)}`;
+  return `${escapeHeader(source).replaceAll("/", "%2f")}/${escapeHeader(id)}`;
 }
 
 /** One line, at most `max` characters: for a header value such as a dead letter's reason. */
