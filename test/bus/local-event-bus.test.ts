@@ -222,6 +222,52 @@ describe("patchbay local --event-bus", () => {
 
   // The receiver refuses (503) through the kill, so no attempt of the killed process can have succeeded:
   // at least once is then exactly once, and that is what is asserted.
+  test("nats-server stopped: a source stream pauses; restarted: it resumes with every beat, none twice", async (t) => {
+    const nats = await NatsServer.start();
+    cleanups.push(() => nats.dispose());
+    const receiver = await startCountingReceiver({ kind: "accept" });
+    cleanups.push(() => receiver.close());
+    // 20 beats a second; ids are tick numbers, so a gap or a repeat shows in the sequence.
+    const dir = await manifests(
+      receiver,
+      MANY_RETRIES,
+      `apiVersion: patchbay.dev/v1alpha1
+kind: SourcePlugin
+metadata: { name: beats }
+spec:
+  runtime: { process: { command: [node, ${path.resolve("plugins/heartbeat/main.ts")}] } }
+  config: { intervalSeconds: 0.05, maxReplay: 1000 }
+`,
+    );
+    await startLocal(dir, nats.url);
+    const ticks = () =>
+      [...receiver.accepted.keys()]
+        .filter((id) => id.startsWith("beat-"))
+        .map((id) => Number(id.slice("beat-".length)))
+        .sort((a, b) => a - b);
+    await waitFor(() => ticks().length >= 20, { what: "20 beats delivered", timeoutMs: 20_000 });
+
+    await nats.stop();
+    const beforeOutage = ticks().at(-1)!;
+    // About 40 beats fall due while the bus is away: none can be stored, so none may be acknowledged.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const duringOutage = ticks().at(-1)!;
+    await nats.restart();
+    await waitFor(() => ticks().at(-1)! >= duringOutage + 60, {
+      what: "beats well past the outage",
+      timeoutMs: 30_000,
+    });
+
+    const seen = ticks();
+    const gaps = seen.slice(1).filter((tick, i) => tick !== seen[i]! + 1);
+    assert.deepEqual(gaps, [], `a contiguous run of ticks from ${seen[0]} to ${seen.at(-1)}`);
+    assert.deepEqual(receiver.duplicates(), []);
+    assert.ok(duringOutage - beforeOutage <= 2, "the stream paused: at most what was in flight arrived");
+    t.diagnostic(
+      `${seen.length} beats from tick ${seen[0]} to ${seen.at(-1)}, contiguous, none twice; ${duringOutage - beforeOutage} arrived while the bus was down`,
+    );
+  });
+
   test("SIGKILL with the receiver down: every 202 is delivered after the restart, exactly once; re-posting delivers nothing", async (t) => {
     const nats = await NatsServer.start();
     cleanups.push(() => nats.dispose());
