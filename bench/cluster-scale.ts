@@ -14,8 +14,8 @@ import { spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { parse } from "yaml";
 import { startOperatorProcess } from "../test/support/operator-process.ts";
+import { managerNodeFlags } from "./harness/processes.ts";
 import { startPluginProcess } from "../test/support/plugin-process.ts";
 import { waitFor } from "../test/support/wait.ts";
 
@@ -134,15 +134,6 @@ function auditSince(path: string, offset: number): Map<string, number> {
   return counts;
 }
 
-/** The V8 flags the manager Deployment runs with, so the figures are those of the deployed operator. */
-function managerNodeOptions(): string {
-  const manifest = parse(readFileSync("config/manager/manager.yaml", "utf8")) as {
-    spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } };
-  };
-  const env = manifest.spec.template.spec.containers[0]!.env ?? [];
-  return env.find((variable) => variable.name === "NODE_OPTIONS")?.value ?? "";
-}
-
 async function main(): Promise<void> {
   kubectl(["apply", "-k", "."]);
   kubectl(["create", "namespace", NAMESPACE]);
@@ -152,7 +143,8 @@ async function main(): Promise<void> {
     {
       PATCHBAY_WATCH_NAMESPACE: NAMESPACE,
       PATCHBAY_INGRESS_TOKENS: randomBytes(8).toString("hex"),
-      NODE_OPTIONS: managerNodeOptions(),
+      // The V8 flags the manager Deployment runs with, so the figures are those of the deployed operator.
+      NODE_OPTIONS: managerNodeFlags().join(" "),
     },
     children,
     { readyTimeoutMs: 30_000 },

@@ -5,22 +5,11 @@
  * the controller's CPU time, its RSS per plugin, and the requests it sends at rest (neither should send
  * any but watches and Lease renewals). The operator runs with the V8 flags the manager Deployment sets.
  */
-import { readFileSync } from "node:fs";
-import { parse } from "yaml";
 import type { Benchmark, BenchContext } from "./harness/benchmark.ts";
-import { rssOf, sleep, Worker } from "./harness/processes.ts";
+import { managerNodeFlags, rssOf, sleep, Worker } from "./harness/processes.ts";
 import { figure, type Figure, type Round } from "./harness/results.ts";
 
 const REST_WINDOW_MS = 5_000;
-
-/** The manager Deployment's NODE_OPTIONS (V8 heap bounds), as flags for the operator worker. */
-function managerNodeFlags(): string[] {
-  const manifest = parse(readFileSync("config/manager/manager.yaml", "utf8")) as {
-    spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } };
-  };
-  const env = manifest.spec.template.spec.containers[0]!.env ?? [];
-  return (env.find((variable) => variable.name === "NODE_OPTIONS")?.value ?? "").split(/\s+/).filter(Boolean);
-}
 
 interface Measured {
   seconds: number;

@@ -7,6 +7,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
 import { isAnswer } from "./rpc.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -147,4 +148,17 @@ export const MiB = 1024 * 1024;
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * The V8 flags the manager Deployment runs with (its NODE_OPTIONS: heap bounds), read from the manifest so
+ * a benchmark of the cluster configuration measures what is deployed.
+ */
+export function managerNodeFlags(): string[] {
+  const manifest = parse(readFileSync(`${REPO_ROOT}config/manager/manager.yaml`, "utf8")) as {
+    spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } };
+  };
+  const env = manifest.spec.template.spec.containers[0]!.env ?? [];
+  const value = env.find((variable) => variable.name === "NODE_OPTIONS")?.value ?? "";
+  return value.split(/\s+/).filter(Boolean);
 }
