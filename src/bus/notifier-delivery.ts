@@ -10,7 +10,7 @@
  */
 import { deliveryDefaults, type ResolvedDelivery } from "../api/v1alpha1/index.ts";
 import type { CloudEvent } from "../events/cloudevent.ts";
-import type { DeliveryOutcome, NotifierSink } from "../notifiers/index.ts";
+import { attemptDelivery, type DeliveryOutcome, type NotifierSink } from "../notifiers/index.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import {
   compileFilter,
@@ -135,40 +135,18 @@ export class BusNotifiers {
   }
 }
 
-/** One attempt with its own timeout; a sink that throws or ignores the abort is a retryable failure. */
+/** One attempt with its own timeout, aborted too when the delivery is (the bus is closing). */
 function attemptOnce(
   sink: NotifierSink,
   delivery: Delivery,
   timeoutSeconds: number,
 ): Promise<DeliveryOutcome> {
-  const timeoutMs = Math.round(timeoutSeconds * 1000);
   const controller = new AbortController();
   const stop = () => controller.abort(delivery.signal.reason);
   delivery.signal.addEventListener("abort", stop, { once: true });
-  return new Promise<DeliveryOutcome>((resolve) => {
-    let settled = false;
-    const finish = (outcome: DeliveryOutcome) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      delivery.signal.removeEventListener("abort", stop);
-      resolve(outcome);
-    };
-    const timer = setTimeout(() => {
-      controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError"));
-      finish({ kind: "retry", reason: `timed out after ${timeoutMs} ms` });
-    }, timeoutMs);
-    const threw = (error: unknown) =>
-      finish({
-        kind: "retry",
-        reason: `the ${sink.type} notifier threw: ${(error as Error)?.message ?? String(error)}`,
-      });
-    try {
-      sink.deliver(delivery.event, controller.signal).then(finish, threw);
-    } catch (error) {
-      threw(error);
-    }
-  });
+  return attemptDelivery(sink, delivery.event, Math.round(timeoutSeconds * 1000), controller).finally(() =>
+    delivery.signal.removeEventListener("abort", stop),
+  );
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

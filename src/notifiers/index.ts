@@ -2,6 +2,7 @@
 export { createNotifierSink, NotifierConfigError } from "./factory.ts";
 export type { SinkDependencies } from "./factory.ts";
 export { DELIVERED } from "./sink.ts";
+export { attemptDelivery } from "./attempt.ts";
 export type { DeliveryOutcome, NotifierSink } from "./sink.ts";
 export { SlackSink, renderSlack, SLACK_LIMITS } from "./slack.ts";
 export { MattermostSink, renderMattermost, MATTERMOST_LIMITS } from "./mattermost.ts";

@@ -13,7 +13,7 @@ import type {
 } from "../api/v1alpha1/index.ts";
 import { deliveryDefaults } from "../api/v1alpha1/index.ts";
 import type { CloudEvent } from "../events/cloudevent.ts";
-import type { DeliveryOutcome, NotifierSink } from "../notifiers/index.ts";
+import { attemptDelivery, type DeliveryOutcome, type NotifierSink } from "../notifiers/index.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { HeldEvent, MemoryLedger } from "./memory-ledger.ts";
 import type { DropReason, RouterMetrics } from "./metrics.ts";
@@ -290,32 +290,10 @@ export class NotifierWorker {
     this.#attempt = controller;
     const timeoutMs = Math.round(this.#settings.timeoutSeconds * 1000);
     const started = performance.now();
-    const sink = this.#sink;
-    return new Promise<DeliveryOutcome>((resolve) => {
-      let settled = false;
-      const finish = (outcome: DeliveryOutcome) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (this.#attempt === controller) this.#attempt = undefined;
-        this.#metrics.duration.observe((performance.now() - started) / 1000);
-        resolve(outcome);
-      };
-      // The sink should abort on the signal; the timer settles the attempt even if it does not.
-      const timer = setTimeout(() => {
-        controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError"));
-        finish({ kind: "retry", reason: `timed out after ${timeoutMs} ms` });
-      }, timeoutMs);
-      const threw = (error: unknown) =>
-        finish({
-          kind: "retry",
-          reason: `the ${sink.type} notifier threw: ${(error as Error)?.message ?? String(error)}`,
-        });
-      try {
-        sink.deliver(event, controller.signal).then(finish, threw);
-      } catch (error) {
-        threw(error);
-      }
+    return attemptDelivery(this.#sink, event, timeoutMs, controller).then((outcome) => {
+      if (this.#attempt === controller) this.#attempt = undefined;
+      this.#metrics.duration.observe((performance.now() - started) / 1000);
+      return outcome;
     });
   }
 

@@ -2,19 +2,7 @@
 import type { CloudEvent } from "../../src/events/cloudevent.ts";
 import type { Delivery, DeliveryHandler, Settlement } from "../../src/bus/index.ts";
 
-/** Polls until `probe` answers truthy; bounded. (Kept here so the bus tests need nothing of the plugins.) */
-export async function waitFor<T>(
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  { timeoutMs = 10_000, intervalMs = 20, what = "condition" } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+export { waitFor } from "../support/wait.ts";
 
 export function event(id: string, source = "demo", extra: Partial<CloudEvent> = {}): CloudEvent {
   return {
