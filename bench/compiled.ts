@@ -6,16 +6,14 @@
  * never come from a stale dist/. Each round starts the three back to back, in a rotating order.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import type { Benchmark, BenchContext } from "./harness/benchmark.ts";
-import { descendantsOf, MiB, REPO_ROOT, rssOf, sleep } from "./harness/processes.ts";
+import { descendantsOf, MiB, REPO_ROOT, settledRss, sleep, stopProcess } from "./harness/processes.ts";
 import { figure, type Figure, type Round } from "./harness/results.ts";
-import { median } from "./harness/stats.ts";
 
 const run = promisify(execFile);
 const PLUGINS = 3;
@@ -57,25 +55,6 @@ async function startUntil(
   return { child, startupMs };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  await exited;
-  clearTimeout(killer);
-}
-
-/** The median of five samples over `ms`, so that one GC in the middle does not decide it. */
-async function settledRss(pids: () => number[], ms: number): Promise<number> {
-  const samples: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    await sleep(ms / 5);
-    samples.push(pids().reduce((sum, pid) => sum + rssOf(pid), 0));
-  }
-  return median(samples);
-}
-
 /** Starts `patchbay local` with `entry`, waits for its plugins to be Ready and for RSS to settle. */
 async function measureLocal(entry: string, manifests: string, settleMs: number): Promise<Measured> {
   let readyPlugins = 0;
@@ -102,7 +81,7 @@ async function measureLocal(entry: string, manifests: string, settleMs: number):
     ]);
     return { startupMs, hostRss, totalRss };
   } finally {
-    await stop(child);
+    await stopProcess(child);
   }
 }
 
@@ -116,7 +95,7 @@ async function measureBare(settleMs: number): Promise<Measured> {
     const hostRss = await settledRss(() => [child.pid!], settleMs);
     return { startupMs, hostRss, totalRss: hostRss };
   } finally {
-    await stop(child);
+    await stopProcess(child);
   }
 }
 

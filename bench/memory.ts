@@ -5,7 +5,6 @@
  * batches. Baseline: a bare `node -e "setInterval(()=>{},1000)"` measured in the same run.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import { createInterface } from "node:readline";
 import type { Benchmark, BenchContext } from "./harness/benchmark.ts";
 import {
@@ -14,12 +13,12 @@ import {
   MiB,
   REPO_ROOT,
   rssOf,
-  sleep,
+  settledRss,
+  stopProcess,
   Worker,
 } from "./harness/processes.ts";
 import { ID_MARKER } from "./harness/raw-http.ts";
 import { figure, type Figure, type Round } from "./harness/results.ts";
-import { median } from "./harness/stats.ts";
 import { NatsServer } from "../test/support/nats-server.ts";
 import type { LoadParams, LoadResult } from "./workers/http-load.ts";
 
@@ -65,25 +64,6 @@ async function startLocal(execArgv: string[], extraArgs: string[] = []): Promise
   });
   await started;
   return { child, ingressUrl: ingressUrl! };
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  await exited;
-  clearTimeout(killer);
-}
-
-/** RSS sampled a few times over `ms` (the median, so one GC in the middle does not decide it). */
-async function settledRss(pids: () => number[], ms: number): Promise<number> {
-  const samples: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    await sleep(ms / 5);
-    samples.push(pids().reduce((sum, pid) => sum + rssOf(pid), 0));
-  }
-  return median(samples);
 }
 
 interface Posting {

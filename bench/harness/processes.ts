@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { isAnswer } from "./rpc.ts";
+import { median } from "./stats.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -161,4 +162,24 @@ export function managerNodeFlags(): string[] {
   const env = manifest.spec.template.spec.containers[0]!.env ?? [];
   const value = env.find((variable) => variable.name === "NODE_OPTIONS")?.value ?? "";
   return value.split(/\s+/).filter(Boolean);
+}
+
+/** SIGTERM, then SIGKILL after 15 s; resolves once the process has exited. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  await exited;
+  clearTimeout(killer);
+}
+
+/** The RSS of `pids` summed, the median of five samples over `ms`, so one GC in the middle does not decide it. */
+export async function settledRss(pids: () => number[], ms: number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    await sleep(ms / 5);
+    samples.push(pids().reduce((sum, pid) => sum + rssOf(pid), 0));
+  }
+  return median(samples);
 }
