@@ -50,6 +50,7 @@ import {
   type SubscriptionOptions,
   type SubscriptionStats,
 } from "./event-bus.ts";
+import { unlessAborted } from "./unless-aborted.ts";
 import { headerText, messageId, nameToken, tokenToName } from "./keys.ts";
 import { busMetrics, forgetBus, type BusMetrics } from "./metrics.ts";
 
@@ -509,9 +510,6 @@ class JetStreamSubscription {
   #select: ((event: CloudEvent) => boolean) | undefined;
   readonly #dependencies: SubscriptionDependencies;
   readonly #abort = new AbortController();
-  readonly #aborted = new Promise<Settlement>((resolve) =>
-    this.#abort.signal.addEventListener("abort", () => resolve(ACK), { once: true }),
-  );
   readonly #stats = emptySubscriptionStats();
   /** Deliveries being handled, and whether each has been settled. */
   readonly #active = new Map<JsMsg, { settled: boolean; done: Promise<void> }>();
@@ -677,10 +675,12 @@ class JetStreamSubscription {
     } else {
       try {
         // A handler that ignores the abort must not hold up stop(): stop() has handed the event back.
-        settlement = await Promise.race([
-          this.#handler({ event, attempt, signal: this.#abort.signal, working: () => msg.working() }),
-          this.#aborted,
-        ]);
+        const signal = this.#abort.signal;
+        settlement = await unlessAborted(
+          this.#handler({ event, attempt, signal, working: () => msg.working() }),
+          signal,
+          ACK,
+        );
       } catch (error) {
         this.#dependencies.log.warn("delivery handler threw; retrying", {
           notifier: this.#notifier,

@@ -26,6 +26,7 @@ import {
   type SubscriptionOptions,
   type SubscriptionStats,
 } from "./event-bus.ts";
+import { unlessAborted } from "./unless-aborted.ts";
 import { busMetrics, forgetBus, type BusMetrics } from "./metrics.ts";
 
 export interface MemoryBusOptions {
@@ -176,9 +177,6 @@ class MemorySubscription {
   readonly #stats = emptySubscriptionStats();
   readonly #dependencies: SubscriptionDependencies;
   readonly #abort = new AbortController();
-  readonly #aborted = new Promise<Settlement>((resolve) =>
-    this.#abort.signal.addEventListener("abort", () => resolve(ACK), { once: true }),
-  );
   #stopping = false;
   #wake: (() => void) | undefined;
   #cancelSleep: (() => void) | undefined;
@@ -318,15 +316,12 @@ class MemorySubscription {
   async #attempt(queued: Queued): Promise<Settlement> {
     try {
       // A handler that ignores the abort must not hold up stop(): its answer no longer counts anyway.
-      return await Promise.race([
-        this.#handler({
-          event: queued.event,
-          attempt: queued.attempt,
-          signal: this.#abort.signal,
-          working: () => {},
-        }),
-        this.#aborted,
-      ]);
+      const signal = this.#abort.signal;
+      return await unlessAborted(
+        this.#handler({ event: queued.event, attempt: queued.attempt, signal, working: () => {} }),
+        signal,
+        ACK,
+      );
     } catch (error) {
       this.#dependencies.log.warn("delivery handler threw; retrying", {
         notifier: this.#notifier,

@@ -43,6 +43,8 @@ describe("the memory bus", () => {
     assert.equal(await bus.lastIdFor("kube"), "1");
     assert.equal(await bus.lastIdFor("nobody"), undefined);
     await waitFor(() => all.deliveries.length === 2 && some.deliveries.length === 1, { what: "deliveries" });
+    // A delivery is counted once its handler's answer is settled, a moment after the handler ran.
+    await waitFor(async () => (await bus.stats()).subscriptions.all!.acked === 2, { what: "acks" });
     const stats = await bus.stats();
     assert.equal(stats.subscriptions.all!.acked, 2);
     assert.equal(stats.subscriptions.some!.acked, 1);
