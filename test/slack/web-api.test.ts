@@ -141,6 +141,26 @@ describe("SlackWebApi", () => {
     );
   });
 
+  test("a channel named by name and by ID shares one bucket", async () => {
+    const client = new SlackWebApi({
+      token: DEFAULT_BOT_TOKEN,
+      apiUrl: slack.apiUrl,
+      rateLimits: { "chat.postMessage": { ratePerSecond: 0.2, burst: 1, perChannel: true } },
+    });
+    const byName = await client.call("chat.postMessage", { channel: "#alerts", text: "a" }, signal());
+    assert.equal(byName.kind === "ok" && byName.body.channel, "C0ALERTS01");
+    const byId = await client.call(
+      "chat.postMessage",
+      { channel: "C0ALERTS01", text: "b" },
+      AbortSignal.timeout(300),
+    );
+    assert.equal(
+      byId.kind === "retry" && byId.error,
+      "aborted",
+      "the second message waits for the first's bucket",
+    );
+  });
+
   test("a wait for the rate limit ends when the signal aborts", async () => {
     const client = new SlackWebApi({
       token: DEFAULT_BOT_TOKEN,
