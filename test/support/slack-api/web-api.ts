@@ -111,6 +111,11 @@ const JSON_TYPE = /^application\/json\s*(;|$)/i;
 export async function startSlackApiStandIn(options: SlackApiStandInOptions = {}): Promise<SlackApiStandIn> {
   const botTokens = new Set(options.botTokens ?? [DEFAULT_BOT_TOKEN]);
   const appTokens = new Set(options.appTokens ?? [DEFAULT_APP_TOKEN]);
+  // Slack's token types by prefix (https://api.slack.com/authentication/token-types).
+  for (const token of botTokens)
+    if (!token.startsWith("xoxb-")) throw new Error("a bot token starts with xoxb-");
+  for (const token of appTokens)
+    if (!token.startsWith("xapp-")) throw new Error("an app-level token starts with xapp-");
   const channels = (options.channels ?? [DEFAULT_CHANNEL]).map((c) => ({ member: true, ...c }));
   const calls: RecordedCall[] = [];
   const stored = new Map<string, StoredMessage[]>(channels.map((c) => [c.id, []]));
