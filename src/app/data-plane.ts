@@ -22,6 +22,9 @@ import {
   type RunningManagementServer,
 } from "../management/index.ts";
 import { createNotifierSink } from "../notifiers/index.ts";
+import { resolveToken } from "../notifiers/factory.ts";
+import { actionKeyFromToken } from "../notifiers/mattermost-action-context.ts";
+import { MattermostApi } from "../notifiers/mattermost-api.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import {
   Router,
@@ -73,6 +76,8 @@ export interface DataPlaneOptions {
   eventBus?: string;
   /** Memory and concurrency limits; unset ones come from the environment (PATCHBAY_MEMORY_BUDGET, …), else defaults. */
   limits?: Partial<DataPlaneLimits>;
+  /** The cluster's name (PATCHBAY_CLUSTER_NAME, --cluster-name), shown in every notification; unset, none is. */
+  clusterName?: string;
 }
 
 /** A Notifier that could not be applied, and why (for a status condition or a log line). */
@@ -251,6 +256,8 @@ export class DataPlane {
           secrets: this.#options.secrets,
           namespace,
           logStream: this.#options.logStream,
+          name,
+          cluster: this.#options.clusterName,
         });
         routes.push(routeFor(notifier, sink));
         chat.set(name, await this.#chatChannel(notifier));
@@ -288,6 +295,7 @@ export class DataPlane {
     const commands = notifier.spec.commands;
     const namespace = notifier.metadata.namespace;
     const secrets = this.#options.secrets;
+    const bot = await this.#mattermostBot(notifier);
     return {
       type: notifier.spec.type,
       allowedExecutors: commands?.executors,
@@ -299,10 +307,23 @@ export class DataPlane {
         : undefined,
       // A Mattermost response_url may point only at the server this notifier already posts to.
       mattermostServerOrigin:
-        commands?.mattermost && notifier.spec.mattermost
+        commands?.mattermost && notifier.spec.mattermost?.webhookUrl
           ? originOf(await secrets.resolve(notifier.spec.mattermost.webhookUrl, namespace))
-          : undefined,
+          : bot?.api.origin,
+      mattermostBot: bot,
     };
+  }
+
+  /** A Mattermost notifier in bot mode: its REST API and button key, for the button endpoint. */
+  async #mattermostBot(notifier: Notifier): Promise<ChatChannel["mattermostBot"]> {
+    const settings = notifier.spec.mattermost;
+    if (notifier.spec.type !== "mattermost" || !settings?.botToken || !settings.serverUrl) return undefined;
+    const token = await resolveToken(
+      { secrets: this.#options.secrets, namespace: notifier.metadata.namespace },
+      settings.botToken,
+      "spec.mattermost.botToken",
+    );
+    return { api: new MattermostApi(settings.serverUrl, token), actionKey: actionKeyFromToken(token) };
   }
 }
 

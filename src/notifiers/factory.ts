@@ -5,6 +5,9 @@ import type { SecretResolver } from "../secrets/index.ts";
 import { DiscordSink } from "./discord.ts";
 import { LogSink } from "./log.ts";
 import { MattermostSink } from "./mattermost.ts";
+import { actionKeyFromToken } from "./mattermost-action-context.ts";
+import { MattermostApi } from "./mattermost-api.ts";
+import { MattermostBotSink } from "./mattermost-bot.ts";
 import type { NotifierSink } from "./sink.ts";
 import { SlackSink } from "./slack.ts";
 import { TeamsSink } from "./teams.ts";
@@ -16,6 +19,10 @@ export interface SinkDependencies {
   namespace?: string;
   /** Where the log notifier writes; default stdout. */
   logStream?: Writable;
+  /** The Notifier's name; a Mattermost bot's buttons carry it. */
+  name?: string;
+  /** The cluster's name, shown in every message (RenderOptions.cluster); unset, messages do not name one. */
+  cluster?: string;
 }
 
 export class NotifierConfigError extends Error {
@@ -27,18 +34,33 @@ export async function createNotifierSink(spec: NotifierSpec, deps: SinkDependenc
   const problems = validateNotifierSpec(spec);
   if (problems.length > 0) throw new NotifierConfigError(problems.join("; "));
   const url = (source: ValueSource, field: string) => resolveUrl(deps, source, field);
+  const render = deps.cluster ? { cluster: deps.cluster } : {};
   switch (spec.type) {
     case "slack":
-      return new SlackSink(await url(spec.slack!.webhookUrl, "spec.slack.webhookUrl"));
+      return new SlackSink(await url(spec.slack!.webhookUrl, "spec.slack.webhookUrl"), render);
     case "mattermost": {
-      const { webhookUrl, ...options } = spec.mattermost!;
-      return new MattermostSink(await url(webhookUrl, "spec.mattermost.webhookUrl"), options);
+      const { webhookUrl, serverUrl, botToken, channelId, actionsUrl, ...options } = spec.mattermost!;
+      if (webhookUrl) {
+        return new MattermostSink(await url(webhookUrl, "spec.mattermost.webhookUrl"), {
+          ...options,
+          ...render,
+        });
+      }
+      // The schema's rules guarantee the bot mode's three fields when there is no webhookUrl.
+      const token = await resolveToken(deps, botToken!, "spec.mattermost.botToken");
+      return new MattermostBotSink(new MattermostApi(serverUrl!, token), {
+        notifier: deps.name ?? "",
+        channelId: channelId!,
+        actionsUrl,
+        actionKey: actionKeyFromToken(token),
+        render,
+      });
     }
     case "teams":
-      return new TeamsSink(await url(spec.teams!.webhookUrl, "spec.teams.webhookUrl"));
+      return new TeamsSink(await url(spec.teams!.webhookUrl, "spec.teams.webhookUrl"), render);
     case "discord": {
       const { webhookUrl, ...options } = spec.discord!;
-      return new DiscordSink(await url(webhookUrl, "spec.discord.webhookUrl"), options);
+      return new DiscordSink(await url(webhookUrl, "spec.discord.webhookUrl"), { ...options, ...render });
     }
     case "webhook": {
       const webhook = spec.webhook!;
@@ -49,10 +71,11 @@ export async function createNotifierSink(spec: NotifierSpec, deps: SinkDependenc
       return new WebhookSink(await url(webhook.url, "spec.webhook.url"), {
         mode: webhook.mode ?? "json",
         headers,
+        cluster: deps.cluster,
       });
     }
     case "log":
-      return new LogSink(deps.logStream);
+      return new LogSink(deps.logStream, deps.cluster);
   }
 }
 
@@ -62,6 +85,19 @@ async function resolve(deps: SinkDependencies, source: ValueSource, field: strin
   } catch (error) {
     throw new NotifierConfigError(`${field}: ${(error as Error).message}`);
   }
+}
+
+/** A token sent in a header: one line, not empty (a Secret's trailing newline is dropped). */
+export async function resolveToken(
+  deps: SinkDependencies,
+  source: ValueSource,
+  field: string,
+): Promise<string> {
+  const value = (await resolve(deps, source, field)).trim();
+  if (value === "" || /\s/.test(value)) {
+    throw new NotifierConfigError(`${field}: the resolved token is empty or contains whitespace`);
+  }
+  return value;
 }
 
 async function resolveUrl(deps: SinkDependencies, source: ValueSource, field: string): Promise<string> {

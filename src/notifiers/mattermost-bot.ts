@@ -1,0 +1,135 @@
+/**
+ * Mattermost as a bot account: posts through the REST API v4 (mattermost-api.ts) into one channel,
+ * with the webhook mode's message attachment (renderMattermost). Events about the same thing
+ * (threads.ts) go into one thread: the first event's post is the root and later ones reply to it; a
+ * resolving event marks the root resolved (PUT /api/v4/posts/{id}/patch) and replies in the thread.
+ * With an actions URL, a notification about a Kubernetes object offers a Describe button whose signed
+ * context the ingress verifies before running the command (mattermost-action-context.ts).
+ */
+import type { CloudEvent } from "../events/cloudevent.ts";
+import { describeCommandOf } from "./describe-command.ts";
+import { signActionContext } from "./mattermost-action-context.ts";
+import type { ApiResult, MattermostApi } from "./mattermost-api.ts";
+import { renderMattermost } from "./mattermost.ts";
+import { mattermost } from "./markup.ts";
+import type { RenderOptions } from "./render.ts";
+import { DELIVERED, type DeliveryOutcome, type NotifierSink } from "./sink.ts";
+import { threadKeyOf } from "./threads.ts";
+
+export interface MattermostBotOptions {
+  /** The Notifier's name: it is part of the button's URL and of its signature. */
+  notifier: string;
+  channelId: string;
+  /** Patchbay's ingress as Mattermost reaches it; without it, no buttons. */
+  actionsUrl?: string;
+  /** Signs button contexts (actionKeyFromToken). */
+  actionKey: Buffer;
+  /** Threads remembered at most; the oldest is forgotten first. Default 10,000. */
+  threadCapacity?: number;
+  render?: RenderOptions;
+}
+
+/** A resolved root keeps its content but shows it is over, in green. */
+const RESOLVED_COLOUR = "#2eb886";
+const DEFAULT_THREAD_CAPACITY = 10_000;
+
+export class MattermostBotSink implements NotifierSink {
+  readonly type = "mattermost";
+  readonly #api: MattermostApi;
+  readonly #options: MattermostBotOptions;
+  /**
+   * Thread key → root post id, in this process only: after a restart, or on another replica, an event
+   * of a known thread starts a new one. Bounded, oldest first out; a Map keeps insertion order.
+   */
+  readonly #roots = new Map<string, string>();
+
+  constructor(api: MattermostApi, options: MattermostBotOptions) {
+    this.#api = api;
+    this.#options = options;
+  }
+
+  /** Threads currently remembered (for tests and metrics). */
+  get threads(): number {
+    return this.#roots.size;
+  }
+
+  async deliver(event: CloudEvent, signal: AbortSignal): Promise<DeliveryOutcome> {
+    const thread = threadKeyOf(event);
+    let rootId = thread ? this.#roots.get(thread.key) : undefined;
+    if (thread?.resolves && rootId) {
+      const patched = await this.#api.patchPost(rootId, this.#resolvedRoot(event), signal);
+      if (!patched.ok && patched.status !== 404) return patched.outcome;
+      // A root deleted in Mattermost (404): the resolution is posted on its own.
+      if (!patched.ok) rootId = this.#forget(thread.key);
+    }
+    let posted = await this.#post(event, rootId, signal);
+    if (!posted.ok && posted.status === 400 && rootId && thread) {
+      // Mattermost refuses a root_id that names no root post (deleted): start the thread again.
+      rootId = this.#forget(thread.key);
+      posted = await this.#post(event, undefined, signal);
+    }
+    if (!posted.ok) return posted.outcome;
+    if (thread?.resolves) this.#forget(thread.key);
+    else if (thread && !rootId) this.#remember(thread.key, posted.post.id);
+    return DELIVERED;
+  }
+
+  #post(event: CloudEvent, rootId: string | undefined, signal: AbortSignal): Promise<ApiResult> {
+    const { channelId } = this.#options;
+    const attachments = this.#attachments(event, rootId ?? "");
+    return this.#api.createPost(
+      { channel_id: channelId, message: "", ...(rootId ? { root_id: rootId } : {}), props: { attachments } },
+      signal,
+    );
+  }
+
+  /** The webhook mode's attachment, plus a Describe button when there is an actions URL and an object. */
+  #attachments(event: CloudEvent, rootId: string): Record<string, unknown>[] {
+    const attachment = this.#attachment(event);
+    const button = this.#describeButton(event, rootId);
+    if (button) attachment.actions = [button];
+    return [attachment];
+  }
+
+  #describeButton(event: CloudEvent, rootId: string): Record<string, unknown> | undefined {
+    const { actionsUrl, notifier, channelId, actionKey } = this.#options;
+    const command = actionsUrl ? describeCommandOf(event) : undefined;
+    if (!actionsUrl || !command) return undefined;
+    const url = `${actionsUrl.replace(/\/+$/, "")}/chat/mattermost/${encodeURIComponent(notifier)}/actions`;
+    const context = signActionContext(actionKey, notifier, {
+      command,
+      channel_id: channelId,
+      root_id: rootId,
+    });
+    // Mattermost wants an action id of letters and digits only.
+    return { id: "describe", name: "Describe", type: "button", integration: { url, context } };
+  }
+
+  #resolvedRoot(event: CloudEvent): { message: string; props: Record<string, unknown> } {
+    const attachment = { ...this.#attachment(event), color: RESOLVED_COLOUR };
+    return {
+      message: `:white_check_mark: **Resolved** ${mattermost.text(event.time, 64)}`,
+      props: { attachments: [attachment] },
+    };
+  }
+
+  /** renderMattermost makes exactly one attachment. */
+  #attachment(event: CloudEvent): Record<string, unknown> {
+    const [attachment] = renderMattermost(event, this.#options.render).attachments as [
+      Record<string, unknown>,
+    ];
+    return attachment;
+  }
+
+  #remember(key: string, rootId: string): void {
+    this.#roots.delete(key);
+    const capacity = this.#options.threadCapacity ?? DEFAULT_THREAD_CAPACITY;
+    while (this.#roots.size >= capacity) this.#roots.delete(this.#roots.keys().next().value!);
+    this.#roots.set(key, rootId);
+  }
+
+  #forget(key: string): undefined {
+    this.#roots.delete(key);
+    return undefined;
+  }
+}
