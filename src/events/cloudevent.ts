@@ -22,3 +22,15 @@ export interface CloudEvent {
   /** Any other extension attributes. */
   [extension: string]: unknown;
 }
+
+/**
+ * The extension attribute naming the cluster an event was delivered from (PATCHBAY_CLUSTER_NAME,
+ * `patchbay local --cluster-name`), for webhook and CloudEvents receivers. CloudEvents extension names
+ * are lower-case letters and digits, at most 20 characters.
+ */
+export const CLUSTER_EXTENSION = "patchbaycluster";
+
+/** The event with the cluster extension set (replacing one set upstream); the event itself when none is named. */
+export function withCluster(event: CloudEvent, cluster: string | undefined): CloudEvent {
+  return cluster ? { ...event, [CLUSTER_EXTENSION]: cluster } : event;
+}

@@ -5,7 +5,7 @@
  */
 import type { Writable } from "node:stream";
 import { Writable as WritableStream } from "node:stream";
-import type { CloudEvent } from "../events/cloudevent.ts";
+import { withCluster, type CloudEvent } from "../events/cloudevent.ts";
 import { DELIVERED, type DeliveryOutcome, type NotifierSink } from "./sink.ts";
 
 export type EventFormat = "text" | "json";
@@ -52,8 +52,10 @@ export class LogSink implements NotifierSink {
   readonly #stream: Writable;
   readonly #format: EventFormat;
   readonly #colour: boolean;
+  readonly #cluster: string | undefined;
 
-  constructor(stream: Writable = process.stdout) {
+  constructor(stream: Writable = process.stdout, cluster?: string) {
+    this.#cluster = cluster;
     this.#stream = stream;
     this.#format = eventFormatOf(stream);
     this.#colour = stream instanceof EventOutput ? stream.colour : supportsColour(stream);
@@ -64,8 +66,12 @@ export class LogSink implements NotifierSink {
     try {
       line =
         this.#format === "text"
-          ? formatEventLine(event, { colour: this.#colour, columns: columnsOf(this.#stream) }) + "\n"
-          : JSON.stringify(event) + "\n";
+          ? formatEventLine(event, {
+              colour: this.#colour,
+              columns: columnsOf(this.#stream),
+              cluster: this.#cluster,
+            }) + "\n"
+          : JSON.stringify(withCluster(event, this.#cluster)) + "\n";
     } catch (error) {
       return Promise.resolve({
         kind: "permanent",
@@ -98,16 +104,18 @@ const SEVERITY_COLOURS: Record<string, string> = {
 const RESET = "\x1b[0m";
 
 /**
- * One event as one line: `14:02:07 info    heartbeat dev.patchbay.heartbeat [subject] key=value …`.
- * Cut to `columns` when given, so that a terminal shows one event per row.
+ * One event as one line: `14:02:07 info    [cluster] heartbeat dev.patchbay.heartbeat [subject] key=value …`
+ * (the cluster when named). Cut to `columns` when given, so that a terminal shows one event per row.
  */
 export function formatEventLine(
   event: CloudEvent,
-  options: { colour?: boolean; columns?: number } = {},
+  options: { colour?: boolean; columns?: number; cluster?: string } = {},
 ): string {
   const severity = event.severity ?? "info";
   const paddedSeverity = severity.padEnd(7);
-  const parts = [clock(event.time), paddedSeverity, event.source, event.type];
+  const parts = [clock(event.time), paddedSeverity];
+  if (options.cluster) parts.push(`[${options.cluster}]`);
+  parts.push(event.source, event.type);
   if (event.subject) parts.push(event.subject);
   const data = describeData(event.data);
   if (data) parts.push(data);
