@@ -76,19 +76,21 @@ export class MattermostBotSink implements NotifierSink {
 
   #post(event: CloudEvent, rootId: string | undefined, signal: AbortSignal): Promise<ApiResult> {
     const { channelId } = this.#options;
-    const attachments = this.#attachments(event, rootId ?? "");
+    const attachments = [this.#attachment(event, rootId ?? "")];
     return this.#api.createPost(
       { channel_id: channelId, message: "", ...(rootId ? { root_id: rootId } : {}), props: { attachments } },
       signal,
     );
   }
 
-  /** The webhook mode's attachment, plus a Describe button when there is an actions URL and an object. */
-  #attachments(event: CloudEvent, rootId: string): Record<string, unknown>[] {
-    const attachment = this.#attachment(event);
+  /** The webhook mode's attachment (renderMattermost makes exactly one), plus a Describe button when there is an actions URL and an object. */
+  #attachment(event: CloudEvent, rootId: string): Record<string, unknown> {
+    const [attachment] = renderMattermost(event, this.#options.render).attachments as [
+      Record<string, unknown>,
+    ];
     const button = this.#describeButton(event, rootId);
     if (button) attachment.actions = [button];
-    return [attachment];
+    return attachment;
   }
 
   #describeButton(event: CloudEvent, rootId: string): Record<string, unknown> | undefined {
@@ -106,19 +108,12 @@ export class MattermostBotSink implements NotifierSink {
   }
 
   #resolvedRoot(event: CloudEvent): { message: string; props: Record<string, unknown> } {
-    const attachment = { ...this.#attachment(event), color: RESOLVED_COLOUR };
+    // The root keeps its button: the object is still worth a look once the alert is over.
+    const attachment = { ...this.#attachment(event, ""), color: RESOLVED_COLOUR };
     return {
       message: `:white_check_mark: **Resolved** ${mattermost.text(event.time, 64)}`,
       props: { attachments: [attachment] },
     };
-  }
-
-  /** renderMattermost makes exactly one attachment. */
-  #attachment(event: CloudEvent): Record<string, unknown> {
-    const [attachment] = renderMattermost(event, this.#options.render).attachments as [
-      Record<string, unknown>,
-    ];
-    return attachment;
   }
 
   #remember(key: string, rootId: string): void {

@@ -13,6 +13,8 @@ import { MattermostApi } from "../../src/notifiers/mattermost-api.ts";
 import { MattermostBotSink } from "../../src/notifiers/mattermost-bot.ts";
 import { LocalSecretResolver } from "../../src/secrets/index.ts";
 import { answer, startReceiver } from "./receiver.ts";
+import { newRouter } from "../router/helpers.ts";
+import { waitFor } from "../support/wait.ts";
 import { newId, startMattermostApi, type MattermostStandIn } from "../support/mattermost-api/index.ts";
 
 const TOKEN = "9pzq8kx3ofbo7ge5rymhrnojxw";
@@ -175,6 +177,33 @@ describe("Mattermost bot notifier", () => {
     assert.equal(outcome.kind, "retry");
     assert.equal(outcome.kind === "retry" && outcome.retryAfterMs, 2_000);
     assert.match(outcome.kind === "retry" ? outcome.reason : "", /rate limit \(429\)/);
+  });
+
+  it("through the router, the retry after a 429 waits at least the time Mattermost stated", async () => {
+    const { router } = newRouter();
+    try {
+      router.setNotifiers([
+        {
+          name: "ops-mm",
+          type: "mattermost",
+          sink,
+          // Backoffs far shorter than the stated wait: only honouring the 429 explains a 1 s gap.
+          delivery: { initialBackoffMs: 5, maxBackoffMs: 20, ratePerSecond: 0, timeoutSeconds: 5 },
+        },
+      ]);
+      mattermost.rateLimitNext(1, 1);
+      const from = mattermost.calls.length;
+      router.publish(alert("firing", "through the router", "rrrr"));
+      await waitFor(() => router.stats().notifiers["ops-mm"]!.delivered === 1 || undefined, {
+        what: "delivery after the 429",
+      });
+      const [limited, retried] = mattermost.calls.slice(from);
+      assert.equal(limited!.status, 429);
+      assert.equal(retried!.status, 201);
+      assert.ok(retried!.at - limited!.at >= 1_000, `retried after ${retried!.at - limited!.at} ms`);
+    } finally {
+      await router.drain(0);
+    }
   });
 
   it("gives up on a bad token or a channel the bot is not in, saying what to fix and never quoting the token", async () => {
