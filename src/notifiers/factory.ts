@@ -48,6 +48,11 @@ export async function createNotifierSink(spec: NotifierSpec, deps: SinkDependenc
       }
       // The schema's rules guarantee the bot mode's three fields when there is no webhookUrl.
       const token = await resolveToken(deps, botToken!, "spec.mattermost.botToken");
+      if (actionsUrl && !deps.name) {
+        throw new NotifierConfigError(
+          "spec.mattermost.actionsUrl: a button's URL names its Notifier; none given",
+        );
+      }
       return new MattermostBotSink(new MattermostApi(serverUrl!, token), {
         notifier: deps.name ?? "",
         channelId: channelId!,
