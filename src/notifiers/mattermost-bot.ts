@@ -39,7 +39,8 @@ export class MattermostBotSink implements NotifierSink {
   readonly #options: MattermostBotOptions;
   /**
    * Thread key → root post id, in this process only: after a restart, or on another replica, an event
-   * of a known thread starts a new one. Bounded, oldest first out; a Map keeps insertion order.
+   * of a known thread starts a new one. Bounded, oldest first out; a Map keeps insertion order. The
+   * router and the bus deliver one event at a time per notifier, so two events never race for a root.
    */
   readonly #roots = new Map<string, string>();
 
