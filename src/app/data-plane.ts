@@ -21,10 +21,8 @@ import {
   type ReadinessCheck,
   type RunningManagementServer,
 } from "../management/index.ts";
-import { createNotifierSink } from "../notifiers/index.ts";
-import { resolveToken } from "../notifiers/factory.ts";
-import { actionKeyFromToken } from "../notifiers/mattermost-action-context.ts";
-import { MattermostApi } from "../notifiers/mattermost-api.ts";
+import { createNotifierSink, type NotifierSink } from "../notifiers/index.ts";
+import { MattermostBotSink } from "../notifiers/mattermost-bot.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import {
   Router,
@@ -260,7 +258,7 @@ export class DataPlane {
           cluster: this.#options.clusterName,
         });
         routes.push(routeFor(notifier, sink));
-        chat.set(name, await this.#chatChannel(notifier));
+        chat.set(name, await this.#chatChannel(notifier, sink));
       } catch (err) {
         problems.push({ name, message: (err as Error).message });
       }
@@ -291,11 +289,12 @@ export class DataPlane {
     return stats;
   }
 
-  async #chatChannel(notifier: Notifier): Promise<ChatChannel> {
+  async #chatChannel(notifier: Notifier, sink: NotifierSink): Promise<ChatChannel> {
     const commands = notifier.spec.commands;
     const namespace = notifier.metadata.namespace;
     const secrets = this.#options.secrets;
-    const bot = await this.#mattermostBot(notifier);
+    // A Mattermost bot's buttons are answered through its own API client, with its own key.
+    const bot = sink instanceof MattermostBotSink ? sink.buttons : undefined;
     return {
       type: notifier.spec.type,
       allowedExecutors: commands?.executors,
@@ -312,18 +311,6 @@ export class DataPlane {
           : bot?.api.origin,
       mattermostBot: bot,
     };
-  }
-
-  /** A Mattermost notifier in bot mode: its REST API and button key, for the button endpoint. */
-  async #mattermostBot(notifier: Notifier): Promise<ChatChannel["mattermostBot"]> {
-    const settings = notifier.spec.mattermost;
-    if (notifier.spec.type !== "mattermost" || !settings?.botToken || !settings.serverUrl) return undefined;
-    const token = await resolveToken(
-      { secrets: this.#options.secrets, namespace: notifier.metadata.namespace },
-      settings.botToken,
-      "spec.mattermost.botToken",
-    );
-    return { api: new MattermostApi(settings.serverUrl, token), actionKey: actionKeyFromToken(token) };
   }
 }
 

@@ -93,11 +93,7 @@ async function resolve(deps: SinkDependencies, source: ValueSource, field: strin
 }
 
 /** A token sent in a header: one line, not empty (a Secret's trailing newline is dropped). */
-export async function resolveToken(
-  deps: SinkDependencies,
-  source: ValueSource,
-  field: string,
-): Promise<string> {
+async function resolveToken(deps: SinkDependencies, source: ValueSource, field: string): Promise<string> {
   const value = (await resolve(deps, source, field)).trim();
   if (value === "" || /\s/.test(value)) {
     throw new NotifierConfigError(`${field}: the resolved token is empty or contains whitespace`);

@@ -29,6 +29,12 @@ export interface MattermostBotOptions {
   render?: RenderOptions;
 }
 
+/** What the button endpoint needs of a bot notifier: where answers are posted, and the context key. */
+export interface MattermostButtons {
+  api: MattermostApi;
+  actionKey: Buffer;
+}
+
 /** A resolved root keeps its content but shows it is over, in green. */
 const RESOLVED_COLOUR = "#2eb886";
 const DEFAULT_THREAD_CAPACITY = 10_000;
@@ -47,6 +53,11 @@ export class MattermostBotSink implements NotifierSink {
   constructor(api: MattermostApi, options: MattermostBotOptions) {
     this.#api = api;
     this.#options = options;
+  }
+
+  /** For POST /chat/mattermost/<notifier>/actions (src/ingress/chat/mattermost-actions.ts). */
+  get buttons(): MattermostButtons {
+    return { api: this.#api, actionKey: this.#options.actionKey };
   }
 
   /** Threads currently remembered (for tests and metrics). */

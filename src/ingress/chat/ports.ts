@@ -1,4 +1,4 @@
-import type { MattermostApi } from "../../notifiers/mattermost-api.ts";
+import type { MattermostButtons } from "../../notifiers/mattermost-bot.ts";
 
 /** What the chat endpoints need to know about a Notifier; the lead wires it to the Notifier CR's spec.commands. */
 export interface ChatChannel {
@@ -19,7 +19,7 @@ export interface ChatChannel {
    * A Mattermost notifier in bot mode: the REST API its button answers are posted through, and the key
    * its button contexts are signed with (mattermost-action-context.ts).
    */
-  mattermostBot?: { api: MattermostApi; actionKey: Buffer };
+  mattermostBot?: MattermostButtons;
 }
 
 export interface ChatChannels {
