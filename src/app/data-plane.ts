@@ -22,6 +22,7 @@ import {
   type RunningManagementServer,
 } from "../management/index.ts";
 import { createNotifierSink, type NotifierSink } from "../notifiers/index.ts";
+import { namingCluster } from "../notifiers/cluster.ts";
 import { MattermostBotSink } from "../notifiers/mattermost-bot.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import {
@@ -255,9 +256,8 @@ export class DataPlane {
           namespace,
           logStream: this.#options.logStream,
           name,
-          cluster: this.#options.clusterName,
         });
-        routes.push(routeFor(notifier, sink));
+        routes.push(routeFor(notifier, namingCluster(sink, this.#options.clusterName)));
         chat.set(name, await this.#chatChannel(notifier, sink));
       } catch (err) {
         problems.push({ name, message: (err as Error).message });

@@ -32,7 +32,7 @@ export function renderDiscord(
   event: CloudEvent,
   options: DiscordOptions & RenderOptions = {},
 ): Record<string, unknown> {
-  const view = viewOf(event, options);
+  const view = viewOf(event);
   const title = discord.text(`${view.emoji} ${view.title}`, DISCORD_LIMITS.title);
   const named = [...view.fields];
   // Discord refuses the whole message for an embed url it will not link: such a link is shown as text.
@@ -69,9 +69,9 @@ export function renderDiscord(
 export class DiscordSink implements NotifierSink {
   readonly type = "discord";
   readonly #url: string;
-  readonly #options: DiscordOptions & RenderOptions;
+  readonly #options: DiscordOptions;
 
-  constructor(webhookUrl: string, options: DiscordOptions & RenderOptions = {}) {
+  constructor(webhookUrl: string, options: DiscordOptions = {}) {
     this.#url = webhookUrl;
     this.#options = options;
   }

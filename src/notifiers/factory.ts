@@ -21,8 +21,6 @@ export interface SinkDependencies {
   logStream?: Writable;
   /** The Notifier's name; a Mattermost bot's buttons carry it. */
   name?: string;
-  /** The cluster's name, shown in every message (RenderOptions.cluster); unset, messages do not name one. */
-  cluster?: string;
 }
 
 export class NotifierConfigError extends Error {
@@ -34,17 +32,13 @@ export async function createNotifierSink(spec: NotifierSpec, deps: SinkDependenc
   const problems = validateNotifierSpec(spec);
   if (problems.length > 0) throw new NotifierConfigError(problems.join("; "));
   const url = (source: ValueSource, field: string) => resolveUrl(deps, source, field);
-  const render = deps.cluster ? { cluster: deps.cluster } : {};
   switch (spec.type) {
     case "slack":
-      return new SlackSink(await url(spec.slack!.webhookUrl, "spec.slack.webhookUrl"), render);
+      return new SlackSink(await url(spec.slack!.webhookUrl, "spec.slack.webhookUrl"));
     case "mattermost": {
       const { webhookUrl, serverUrl, botToken, channelId, actionsUrl, ...options } = spec.mattermost!;
       if (webhookUrl) {
-        return new MattermostSink(await url(webhookUrl, "spec.mattermost.webhookUrl"), {
-          ...options,
-          ...render,
-        });
+        return new MattermostSink(await url(webhookUrl, "spec.mattermost.webhookUrl"), options);
       }
       // The schema's rules guarantee the bot mode's three fields when there is no webhookUrl.
       const token = await resolveToken(deps, botToken!, "spec.mattermost.botToken");
@@ -58,14 +52,13 @@ export async function createNotifierSink(spec: NotifierSpec, deps: SinkDependenc
         channelId: channelId!,
         actionsUrl,
         actionKey: actionKeyFromToken(token),
-        render,
       });
     }
     case "teams":
-      return new TeamsSink(await url(spec.teams!.webhookUrl, "spec.teams.webhookUrl"), render);
+      return new TeamsSink(await url(spec.teams!.webhookUrl, "spec.teams.webhookUrl"));
     case "discord": {
       const { webhookUrl, ...options } = spec.discord!;
-      return new DiscordSink(await url(webhookUrl, "spec.discord.webhookUrl"), { ...options, ...render });
+      return new DiscordSink(await url(webhookUrl, "spec.discord.webhookUrl"), options);
     }
     case "webhook": {
       const webhook = spec.webhook!;
@@ -76,11 +69,10 @@ export async function createNotifierSink(spec: NotifierSpec, deps: SinkDependenc
       return new WebhookSink(await url(webhook.url, "spec.webhook.url"), {
         mode: webhook.mode ?? "json",
         headers,
-        cluster: deps.cluster,
       });
     }
     case "log":
-      return new LogSink(deps.logStream, deps.cluster);
+      return new LogSink(deps.logStream);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Writable } from "node:stream";
 import { Writable as WritableStream } from "node:stream";
-import { withCluster, type CloudEvent } from "../events/cloudevent.ts";
+import { clusterOf, type CloudEvent } from "../events/cloudevent.ts";
 import { DELIVERED, type DeliveryOutcome, type NotifierSink } from "./sink.ts";
 
 export type EventFormat = "text" | "json";
@@ -52,10 +52,8 @@ export class LogSink implements NotifierSink {
   readonly #stream: Writable;
   readonly #format: EventFormat;
   readonly #colour: boolean;
-  readonly #cluster: string | undefined;
 
-  constructor(stream: Writable = process.stdout, cluster?: string) {
-    this.#cluster = cluster;
+  constructor(stream: Writable = process.stdout) {
     this.#stream = stream;
     this.#format = eventFormatOf(stream);
     this.#colour = stream instanceof EventOutput ? stream.colour : supportsColour(stream);
@@ -66,12 +64,8 @@ export class LogSink implements NotifierSink {
     try {
       line =
         this.#format === "text"
-          ? formatEventLine(event, {
-              colour: this.#colour,
-              columns: columnsOf(this.#stream),
-              cluster: this.#cluster,
-            }) + "\n"
-          : JSON.stringify(withCluster(event, this.#cluster)) + "\n";
+          ? formatEventLine(event, { colour: this.#colour, columns: columnsOf(this.#stream) }) + "\n"
+          : JSON.stringify(event) + "\n";
     } catch (error) {
       return Promise.resolve({
         kind: "permanent",
@@ -104,17 +98,19 @@ const SEVERITY_COLOURS: Record<string, string> = {
 const RESET = "\x1b[0m";
 
 /**
- * One event as one line: `14:02:07 info    [cluster] heartbeat dev.patchbay.heartbeat [subject] key=value …`
- * (the cluster when named). Cut to `columns` when given, so that a terminal shows one event per row.
+ * One event as one line: `14:02:07 info    heartbeat dev.patchbay.heartbeat [subject] key=value …`,
+ * with `[cluster]` after the severity when the event names its cluster (the patchbaycluster extension).
+ * Cut to `columns` when given, so that a terminal shows one event per row.
  */
 export function formatEventLine(
   event: CloudEvent,
-  options: { colour?: boolean; columns?: number; cluster?: string } = {},
+  options: { colour?: boolean; columns?: number } = {},
 ): string {
   const severity = event.severity ?? "info";
   const paddedSeverity = severity.padEnd(7);
+  const cluster = clusterOf(event);
   const parts = [clock(event.time), paddedSeverity];
-  if (options.cluster) parts.push(`[${options.cluster}]`);
+  if (cluster) parts.push(`[${cluster}]`);
   parts.push(event.source, event.type);
   if (event.subject) parts.push(event.subject);
   const data = describeData(event.data);

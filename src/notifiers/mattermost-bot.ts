@@ -12,7 +12,6 @@ import { signActionContext } from "./mattermost-action-context.ts";
 import type { ApiResult, MattermostApi } from "./mattermost-api.ts";
 import { renderMattermost } from "./mattermost.ts";
 import { mattermost } from "./markup.ts";
-import type { RenderOptions } from "./render.ts";
 import { DELIVERED, type DeliveryOutcome, type NotifierSink } from "./sink.ts";
 import { threadKeyOf } from "./threads.ts";
 
@@ -26,7 +25,6 @@ export interface MattermostBotOptions {
   actionKey: Buffer;
   /** Threads remembered at most; the oldest is forgotten first. Default 10,000. */
   threadCapacity?: number;
-  render?: RenderOptions;
 }
 
 /** What the button endpoint needs of a bot notifier: where answers are posted, and the context key. */
@@ -97,9 +95,7 @@ export class MattermostBotSink implements NotifierSink {
 
   /** The webhook mode's attachment (renderMattermost makes exactly one), plus a Describe button when there is an actions URL and an object. */
   #attachment(event: CloudEvent, rootId: string): Record<string, unknown> {
-    const [attachment] = renderMattermost(event, this.#options.render).attachments as [
-      Record<string, unknown>,
-    ];
+    const [attachment] = renderMattermost(event).attachments as [Record<string, unknown>];
     const button = this.#describeButton(event, rootId);
     if (button) attachment.actions = [button];
     return attachment;

@@ -22,10 +22,10 @@ export function renderMattermost(
   event: CloudEvent,
   options: MattermostOptions & RenderOptions = {},
 ): Record<string, unknown> {
-  const view = viewOf(event, options);
+  const view = viewOf(event);
   const title = mattermost.text(`${view.emoji} ${view.title}`, MATTERMOST_LIMITS.title);
   const attachment: Record<string, unknown> = {
-    fallback: mattermost.plain(`${view.summary} (${event.source}: ${event.type})`, MATTERMOST_LIMITS.title),
+    fallback: mattermost.plain(`${view.title} (${event.source}: ${event.type})`, MATTERMOST_LIMITS.title),
     color: view.colour,
     title,
     fields: view.fields.map((field) => ({
@@ -57,9 +57,9 @@ export function renderMattermost(
 export class MattermostSink implements NotifierSink {
   readonly type = "mattermost";
   readonly #url: string;
-  readonly #options: MattermostOptions & RenderOptions;
+  readonly #options: MattermostOptions;
 
-  constructor(webhookUrl: string, options: MattermostOptions & RenderOptions = {}) {
+  constructor(webhookUrl: string, options: MattermostOptions = {}) {
     this.#url = webhookUrl;
     this.#options = options;
   }

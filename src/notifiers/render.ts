@@ -2,7 +2,7 @@
  * What every chat platform shows of an event: a title, a severity colour, key fields, a data excerpt
  * and a link. Each platform module lays these out in its own format and within its own limits.
  */
-import type { CloudEvent, Severity } from "../events/cloudevent.ts";
+import { clusterOf, type CloudEvent, type Severity } from "../events/cloudevent.ts";
 
 export interface Field {
   name: string;
@@ -21,11 +21,6 @@ export interface EventView {
   data: string;
   /** An http(s) URL the event points at, if it has one. */
   link: string | undefined;
-  /**
-   * The title as a one-line summary for where a platform shows only text (a notification, a fallback):
-   * "[cluster] title" when the cluster is named.
-   */
-  summary: string;
 }
 
 const COLOURS: Record<Severity | "none", string> = {
@@ -53,7 +48,7 @@ const TITLE_KEYS = ["title", "summary", "message"];
 /** data fields that hold a link back to where the event came from (Alertmanager's generatorURL first). */
 const LINK_KEYS = ["generatorURL", "url", "link", "externalURL"];
 
-export function viewOf(event: CloudEvent, options: RenderOptions = {}): EventView {
+export function viewOf(event: CloudEvent): EventView {
   const severity =
     typeof event.severity === "string" && SEVERITIES.has(event.severity) ? event.severity : undefined;
   const data = isRecord(event.data) ? event.data : undefined;
@@ -61,21 +56,22 @@ export function viewOf(event: CloudEvent, options: RenderOptions = {}): EventVie
   const title =
     firstString(data, TITLE_KEYS) ?? firstString(annotations, TITLE_KEYS) ?? event.subject ?? event.type;
   // The cluster comes first: a reader with several clusters needs it before anything else.
-  const fields: Field[] = options.cluster ? [{ name: "Cluster", value: options.cluster }] : [];
+  const cluster = clusterOf(event);
+  const fields: Field[] = cluster ? [{ name: "Cluster", value: cluster }] : [];
   fields.push({ name: "Source", value: event.source }, { name: "Type", value: event.type });
   if (event.subject) fields.push({ name: "Subject", value: event.subject });
   if (severity) fields.push({ name: "Severity", value: severity });
   if (event.time) fields.push({ name: "Time", value: event.time });
   const oneLineTitle = oneLine(title) || event.type;
   return {
-    title: oneLineTitle,
+    // In the title too: a notification or a fallback shows only that.
+    title: cluster ? `[${cluster}] ${oneLineTitle}` : oneLineTitle,
     severity,
     colour: COLOURS[severity ?? "none"],
     emoji: EMOJI[severity ?? "none"],
     fields,
     data: dataText(event.data),
     link: linkOf(data),
-    summary: options.cluster ? `[${options.cluster}] ${oneLineTitle}` : oneLineTitle,
   };
 }
 
@@ -126,6 +122,4 @@ export interface RenderOptions {
    * what is sent again when the platform answers 400 to the full message.
    */
   bare?: boolean;
-  /** The cluster Patchbay runs in (PATCHBAY_CLUSTER_NAME, --cluster-name), shown in every message. */
-  cluster?: string;
 }

@@ -25,7 +25,7 @@ export const SLACK_LIMITS = {
 } as const;
 
 export function renderSlack(event: CloudEvent, options: RenderOptions = {}): Record<string, unknown> {
-  const view = viewOf(event, options);
+  const view = viewOf(event);
   const blocks: Record<string, unknown>[] = [
     {
       type: "header",
@@ -58,7 +58,7 @@ export function renderSlack(event: CloudEvent, options: RenderOptions = {}): Rec
     });
   }
   return {
-    text: slack.text(`${view.summary} (${event.source}: ${event.type})`, SLACK_LIMITS.fallbackText),
+    text: slack.text(`${view.title} (${event.source}: ${event.type})`, SLACK_LIMITS.fallbackText),
     mrkdwn: false,
     attachments: [{ color: view.colour, blocks: blocks.slice(0, SLACK_LIMITS.blocks) }],
   };
@@ -67,11 +67,9 @@ export function renderSlack(event: CloudEvent, options: RenderOptions = {}): Rec
 export class SlackSink implements NotifierSink {
   readonly type = "slack";
   readonly #url: string;
-  readonly #render: RenderOptions;
 
-  constructor(webhookUrl: string, render: RenderOptions = {}) {
+  constructor(webhookUrl: string) {
     this.#url = webhookUrl;
-    this.#render = render;
   }
 
   deliver(event: CloudEvent, signal: AbortSignal): Promise<DeliveryOutcome> {
@@ -79,8 +77,8 @@ export class SlackSink implements NotifierSink {
       {
         url: this.#url,
         headers: { "content-type": "application/json; charset=utf-8" },
-        body: JSON.stringify(renderSlack(event, this.#render)),
-        fallbackBody: JSON.stringify(renderSlack(event, { ...this.#render, bare: true })),
+        body: JSON.stringify(renderSlack(event)),
+        fallbackBody: JSON.stringify(renderSlack(event, { bare: true })),
       },
       signal,
     );

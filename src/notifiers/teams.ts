@@ -22,7 +22,7 @@ const CARD_COLOUR: Record<Severity | "none", string> = {
 };
 
 export function renderTeams(event: CloudEvent, options: RenderOptions = {}): Record<string, unknown> {
-  const view = viewOf(event, options);
+  const view = viewOf(event);
   const body: Record<string, unknown>[] = [
     {
       type: "TextBlock",
@@ -70,11 +70,9 @@ export function renderTeams(event: CloudEvent, options: RenderOptions = {}): Rec
 export class TeamsSink implements NotifierSink {
   readonly type = "teams";
   readonly #url: string;
-  readonly #render: RenderOptions;
 
-  constructor(webhookUrl: string, render: RenderOptions = {}) {
+  constructor(webhookUrl: string) {
     this.#url = webhookUrl;
-    this.#render = render;
   }
 
   deliver(event: CloudEvent, signal: AbortSignal): Promise<DeliveryOutcome> {
@@ -82,8 +80,8 @@ export class TeamsSink implements NotifierSink {
       {
         url: this.#url,
         headers: { "content-type": "application/json" },
-        body: JSON.stringify(renderTeams(event, this.#render)),
-        fallbackBody: JSON.stringify(renderTeams(event, { ...this.#render, bare: true })),
+        body: JSON.stringify(renderTeams(event)),
+        fallbackBody: JSON.stringify(renderTeams(event, { bare: true })),
       },
       signal,
     );

@@ -5,7 +5,7 @@
  */
 import { CloudEvent as SdkCloudEvent, HTTP } from "cloudevents";
 import type { WebhookMode } from "../api/v1alpha1/index.ts";
-import { withCluster, type CloudEvent } from "../events/cloudevent.ts";
+import type { CloudEvent } from "../events/cloudevent.ts";
 import { post } from "./http.ts";
 import type { DeliveryOutcome, NotifierSink } from "./sink.ts";
 
@@ -13,8 +13,6 @@ export interface WebhookOptions {
   mode?: WebhookMode;
   /** Extra headers, already resolved; they cannot replace content-type or ce-* headers. */
   headers?: Record<string, string>;
-  /** Sent as the patchbaycluster extension attribute (a ce-patchbaycluster header in binary mode). */
-  cluster?: string;
 }
 
 export interface RenderedRequest {
@@ -72,13 +70,11 @@ export class WebhookSink implements NotifierSink {
   readonly #url: string;
   readonly #mode: WebhookMode;
   readonly #headers: Record<string, string>;
-  readonly #cluster: string | undefined;
 
   constructor(url: string, options: WebhookOptions = {}) {
     this.#url = url;
     this.#mode = options.mode ?? "json";
     this.#headers = {};
-    this.#cluster = options.cluster;
     for (const [name, value] of Object.entries(options.headers ?? {}))
       this.#headers[name.toLowerCase()] = value;
   }
@@ -86,7 +82,7 @@ export class WebhookSink implements NotifierSink {
   deliver(event: CloudEvent, signal: AbortSignal): Promise<DeliveryOutcome> {
     let rendered: RenderedRequest;
     try {
-      rendered = renderWebhook(withCluster(event, this.#cluster), this.#mode);
+      rendered = renderWebhook(event, this.#mode);
     } catch (error) {
       return Promise.resolve({
         kind: "permanent",

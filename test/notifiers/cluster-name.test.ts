@@ -1,14 +1,16 @@
 /**
- * The cluster's name in every message: a "Cluster" field first on every chat platform (from the shared
- * view), in the text a platform shows alone, in the log line, and as the patchbaycluster CloudEvent
- * extension on webhook deliveries. Without a name nothing changes.
+ * The cluster's name in every message: the data plane hands each notifier its events with the
+ * patchbaycluster extension set (namingCluster), and from there every chat platform shows a "Cluster"
+ * field first and the name in the title (what a notification or a fallback shows alone), the log
+ * prints it in its line, and webhook receivers get the attribute. Without a name nothing changes.
  */
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { clusterNameOf } from "../../src/app/index.ts";
 import type { WebhookMode } from "../../src/api/v1alpha1/index.ts";
-import type { CloudEvent } from "../../src/events/cloudevent.ts";
+import { withCluster, type CloudEvent } from "../../src/events/cloudevent.ts";
+import { namingCluster } from "../../src/notifiers/cluster.ts";
 import {
   createNotifierSink,
   renderDiscord,
@@ -21,7 +23,7 @@ import { LocalSecretResolver } from "../../src/secrets/index.ts";
 import { startReceiver, type Receiver } from "./receiver.ts";
 
 const CLUSTER = "prod-eu-1";
-const event: CloudEvent = {
+const plain: CloudEvent = {
   specversion: "1.0",
   id: "e-1",
   source: "prometheus",
@@ -30,69 +32,73 @@ const event: CloudEvent = {
   severity: "critical",
   data: { annotations: { summary: "Disk almost full" } },
 };
+const named = withCluster(plain, CLUSTER);
 
 describe("the cluster's name", () => {
   it("is the first field on Slack, Mattermost, Teams and Discord, and absent when unset", () => {
-    const slackFields = (options = {}) =>
+    const slackFields = (event: CloudEvent) =>
       (
-        (renderSlack(event, options).attachments as { blocks: { fields?: { text: string }[] }[] }[])[0]!
-          .blocks[1]!.fields ?? []
+        (renderSlack(event).attachments as { blocks: { fields?: { text: string }[] }[] }[])[0]!.blocks[1]!
+          .fields ?? []
       ).map((field) => field.text);
-    assert.equal(slackFields({ cluster: CLUSTER })[0], `Cluster\n${CLUSTER}`);
-    assert.ok(!slackFields().some((text) => text.startsWith("Cluster")));
+    assert.equal(slackFields(named)[0], `Cluster\n${CLUSTER}`);
+    assert.ok(!slackFields(plain).some((text) => text.startsWith("Cluster")));
 
-    const mattermostFields = (options = {}) =>
-      (renderMattermost(event, options).attachments as { fields: { title: string; value: string }[] }[])[0]!
-        .fields;
-    assert.deepEqual(mattermostFields({ cluster: CLUSTER })[0], {
-      short: true,
-      title: "Cluster",
-      value: CLUSTER,
-    });
-    assert.equal(mattermostFields()[0]!.title, "Source");
+    const mattermostFields = (event: CloudEvent) =>
+      (renderMattermost(event).attachments as { fields: { title: string; value: string }[] }[])[0]!.fields;
+    assert.deepEqual(mattermostFields(named)[0], { short: true, title: "Cluster", value: CLUSTER });
+    assert.equal(mattermostFields(plain)[0]!.title, "Source");
 
-    const teamsFacts = (options = {}) =>
+    const teamsFacts = (event: CloudEvent) =>
       (
-        renderTeams(event, options).attachments as {
+        renderTeams(event).attachments as {
           content: { body: { facts?: { title: string; value: string }[] }[] };
         }[]
       )[0]!.content.body[1]!.facts!;
-    assert.deepEqual(teamsFacts({ cluster: CLUSTER })[0], { title: "Cluster", value: CLUSTER });
-    assert.equal(teamsFacts()[0]!.title, "Source");
+    assert.deepEqual(teamsFacts(named)[0], { title: "Cluster", value: CLUSTER });
+    assert.equal(teamsFacts(plain)[0]!.title, "Source");
 
-    const discordFields = (options = {}) =>
-      (renderDiscord(event, options).embeds as { fields: { name: string; value: string }[] }[])[0]!.fields;
-    assert.deepEqual(discordFields({ cluster: CLUSTER })[0], {
-      name: "Cluster",
-      value: CLUSTER,
-      inline: true,
-    });
-    assert.equal(discordFields()[0]!.name, "Source");
+    const discordFields = (event: CloudEvent) =>
+      (renderDiscord(event).embeds as { fields: { name: string; value: string }[] }[])[0]!.fields;
+    assert.deepEqual(discordFields(named)[0], { name: "Cluster", value: CLUSTER, inline: true });
+    assert.equal(discordFields(plain)[0]!.name, "Source");
   });
 
-  it("leads the text Slack and Mattermost show where they show only text (notifications, fallbacks)", () => {
-    assert.match(renderSlack(event, { cluster: CLUSTER }).text as string, /^\[prod-eu-1\] Disk almost full/);
-    assert.match(renderSlack(event).text as string, /^Disk almost full/);
-    const fallback = (options = {}) =>
-      (renderMattermost(event, options).attachments as { fallback: string }[])[0]!.fallback;
-    assert.match(fallback({ cluster: CLUSTER }), /^\[prod-eu-1\] Disk almost full/);
-    assert.match(fallback(), /^Disk almost full/);
+  it("leads every platform's title, and the text Slack and Mattermost show alone (notifications, fallbacks)", () => {
+    const titles = (event: CloudEvent) => ({
+      slackHeader: (renderSlack(event).attachments as { blocks: { text?: { text: string } }[] }[])[0]!
+        .blocks[0]!.text!.text,
+      slackText: renderSlack(event).text as string,
+      mattermostTitle: (renderMattermost(event).attachments as { title: string }[])[0]!.title,
+      mattermostFallback: (renderMattermost(event).attachments as { fallback: string }[])[0]!.fallback,
+      teams: (renderTeams(event).attachments as { content: { body: { text: string }[] } }[])[0]!.content
+        .body[0]!.text,
+      discord: (renderDiscord(event).embeds as { title: string }[])[0]!.title,
+    });
+    for (const [where, title] of Object.entries(titles(named))) {
+      // Escaped for each platform's markup ("-" may become "\-"); the name is there, before the title.
+      assert.match(title, /\[prod\\?-eu\\?-1\\?\] Disk almost full/, where);
+    }
+    for (const [where, title] of Object.entries(titles(plain))) {
+      assert.doesNotMatch(title, /prod/, where);
+      assert.match(title, /Disk almost full/, where);
+    }
   });
 
   it("is in the log notifier's line, and an extension of its JSON", async () => {
-    assert.match(
-      formatEventLine(event, { cluster: CLUSTER }),
-      /^\d\d:\d\d:\d\d critical \[prod-eu-1\] prometheus /,
-    );
-    assert.doesNotMatch(formatEventLine(event), /\[/);
+    assert.match(formatEventLine(named), /^\d\d:\d\d:\d\d critical \[prod-eu-1\] prometheus /);
+    assert.doesNotMatch(formatEventLine(plain), /\[/);
     const lines: string[] = [];
     const stream = new PassThrough();
     stream.on("data", (chunk: Buffer) => lines.push(chunk.toString()));
-    const sink = await createNotifierSink(
-      { type: "log" },
-      { secrets: new LocalSecretResolver(), logStream: new EventOutput(stream, "json"), cluster: CLUSTER },
+    const sink = namingCluster(
+      await createNotifierSink(
+        { type: "log" },
+        { secrets: new LocalSecretResolver(), logStream: new EventOutput(stream, "json") },
+      ),
+      CLUSTER,
     );
-    await sink.deliver(event, AbortSignal.timeout(1_000));
+    await sink.deliver(plain, AbortSignal.timeout(1_000));
     assert.equal((JSON.parse(lines.join("")) as Record<string, unknown>).patchbaycluster, CLUSTER);
   });
 
@@ -104,11 +110,14 @@ describe("the cluster's name", () => {
     after(() => receiver.close());
 
     const deliver = async (mode: WebhookMode, cluster?: string) => {
-      const sink = await createNotifierSink(
-        { type: "webhook", webhook: { url: { value: receiver.url }, mode } },
-        { secrets: new LocalSecretResolver(), cluster },
+      const sink = namingCluster(
+        await createNotifierSink(
+          { type: "webhook", webhook: { url: { value: receiver.url }, mode } },
+          { secrets: new LocalSecretResolver() },
+        ),
+        cluster,
       );
-      assert.deepEqual(await sink.deliver(event, AbortSignal.timeout(5_000)), { kind: "delivered" });
+      assert.deepEqual(await sink.deliver(plain, AbortSignal.timeout(5_000)), { kind: "delivered" });
       return receiver.requests.at(-1)!;
     };
 
@@ -119,7 +128,7 @@ describe("the cluster's name", () => {
       }
       const binary = await deliver("cloudevents-binary", CLUSTER);
       assert.equal(binary.headers["ce-patchbaycluster"], CLUSTER);
-      assert.equal(binary.headers["ce-id"], event.id);
+      assert.equal(binary.headers["ce-id"], plain.id);
     });
 
     it("is not sent when no cluster is named", async () => {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import type { NotifierSpec } from "../../src/api/v1alpha1/index.ts";
 import type { CloudEvent } from "../../src/events/cloudevent.ts";
+import { namingCluster } from "../../src/notifiers/cluster.ts";
 import { createNotifierSink, type NotifierSink } from "../../src/notifiers/index.ts";
 import { actionKeyFromToken, verifyActionContext } from "../../src/notifiers/mattermost-action-context.ts";
 import { MattermostApi } from "../../src/notifiers/mattermost-api.ts";
@@ -52,7 +53,7 @@ describe("Mattermost bot notifier", () => {
     sink = await botSink({ actionsUrl: "https://patchbay.example.com/" });
   });
 
-  function botSink(extra: Record<string, unknown> = {}, cluster?: string): Promise<NotifierSink> {
+  function botSink(extra: Record<string, unknown> = {}): Promise<NotifierSink> {
     const spec: NotifierSpec = {
       type: "mattermost",
       mattermost: {
@@ -62,7 +63,7 @@ describe("Mattermost bot notifier", () => {
         ...extra,
       },
     };
-    return createNotifierSink(spec, { secrets: new LocalSecretResolver(), name: "ops-mm", cluster });
+    return createNotifierSink(spec, { secrets: new LocalSecretResolver(), name: "ops-mm" });
   }
 
   it("posts an alert, its update and its resolution in one thread, and marks the root resolved", async () => {
@@ -160,15 +161,17 @@ describe("Mattermost bot notifier", () => {
     );
   });
 
-  it("names the cluster in the post's fields and fallback", async () => {
-    const named = await botSink({}, "prod-eu-1");
+  it("names the cluster in the post's fields, title and fallback", async () => {
+    const named = namingCluster(await botSink(), "prod-eu-1");
     await named.deliver(alert("firing", "which cluster?", "gggg"), signal());
     const [attachment] = mattermost.posts().at(-1)!.props.attachments as {
       fields: { title: string; value: string }[];
+      title: string;
       fallback: string;
     }[];
     assert.deepEqual(attachment!.fields[0], { short: true, title: "Cluster", value: "prod-eu-1" });
-    assert.match(attachment!.fallback, /^\[prod-eu-1\] /);
+    assert.equal(attachment!.title, "🚨 \\[prod-eu-1\\] which cluster?", "markdown-escaped brackets");
+    assert.match(attachment!.fallback, /^\[prod-eu-1\] which cluster\?/);
   });
 
   it("waits as a 429 says: the longer of Retry-After and X-Ratelimit-Reset", async () => {
