@@ -21,7 +21,14 @@ import {
   type ReadinessCheck,
   type RunningManagementServer,
 } from "../management/index.ts";
-import { createNotifierSink, ThreadRoots, type SlackThreadRoot } from "../notifiers/index.ts";
+import {
+  createNotifierSink,
+  ThreadRoots,
+  type NotifierSink,
+  type SlackThreadRoot,
+} from "../notifiers/index.ts";
+import { namingCluster } from "../notifiers/cluster.ts";
+import { MattermostBotSink } from "../notifiers/mattermost-bot.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import {
   Router,
@@ -73,6 +80,8 @@ export interface DataPlaneOptions {
   eventBus?: string;
   /** Memory and concurrency limits; unset ones come from the environment (PATCHBAY_MEMORY_BUDGET, …), else defaults. */
   limits?: Partial<DataPlaneLimits>;
+  /** The cluster's name (PATCHBAY_CLUSTER_NAME, --cluster-name), shown in every notification; unset, none is. */
+  clusterName?: string;
 }
 
 /** A Notifier that could not be applied, and why (for a status condition or a log line). */
@@ -98,8 +107,9 @@ export class DataPlane {
   #busNotifiers: BusNotifiers | undefined;
   /** The routes last applied, kept for the bus's notifiers when they are set before start(). */
   #routes: NotifierRoute[] = [];
-  /** Slack app threads outlive the sinks, which every Notifier change rebuilds. */
+  /** Slack and Mattermost app threads outlive the sinks, which every Notifier change rebuilds. */
   readonly #slackThreads = new ThreadRoots<SlackThreadRoot>();
+  readonly #mattermostThreads = new ThreadRoots<string>();
   #sourceLabels: readonly SourceLabels[] = [];
   #sourceNames = new Set<string>();
   #executors: DeclaredExecutor[] = [];
@@ -254,9 +264,11 @@ export class DataPlane {
           namespace,
           logStream: this.#options.logStream,
           slackThreads: this.#slackThreads,
+          mattermostThreads: this.#mattermostThreads,
+          name,
         });
-        routes.push(routeFor(notifier, sink));
-        chat.set(name, await this.#chatChannel(notifier));
+        routes.push(routeFor(notifier, namingCluster(sink, this.#options.clusterName)));
+        chat.set(name, await this.#chatChannel(notifier, sink));
       } catch (err) {
         problems.push({ name, message: (err as Error).message });
       }
@@ -287,10 +299,12 @@ export class DataPlane {
     return stats;
   }
 
-  async #chatChannel(notifier: Notifier): Promise<ChatChannel> {
+  async #chatChannel(notifier: Notifier, sink: NotifierSink): Promise<ChatChannel> {
     const commands = notifier.spec.commands;
     const namespace = notifier.metadata.namespace;
     const secrets = this.#options.secrets;
+    // A Mattermost bot's buttons are answered through its own API client, with its own key.
+    const bot = sink instanceof MattermostBotSink ? sink.buttons : undefined;
     return {
       type: notifier.spec.type,
       allowedExecutors: commands?.executors,
@@ -302,9 +316,10 @@ export class DataPlane {
         : undefined,
       // A Mattermost response_url may point only at the server this notifier already posts to.
       mattermostServerOrigin:
-        commands?.mattermost && notifier.spec.mattermost
+        commands?.mattermost && notifier.spec.mattermost?.webhookUrl
           ? originOf(await secrets.resolve(notifier.spec.mattermost.webhookUrl, namespace))
-          : undefined,
+          : bot?.api.origin,
+      mattermostBot: bot,
     };
   }
 }

@@ -114,6 +114,12 @@ const COMMANDS: Record<string, CommandSpec> = {
         description:
           "Store events in NATS JetStream (nats://HOST:PORT) before answering 202\n(default: held in memory, lost on a crash).",
       },
+      "cluster-name": {
+        type: "string",
+        placeholder: "NAME",
+        description:
+          "The cluster's name, shown in every notification (default $PATCHBAY_CLUSTER_NAME;\nunset: none).",
+      },
     },
     environment: {
       PATCHBAY_OUTPUT: "text or json: the default of --output.",
@@ -124,6 +130,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       PATCHBAY_NOTIFIER_QUEUE_BYTES: "See --notifier-queue-bytes.",
       PATCHBAY_EXECUTOR_CONCURRENCY: "See --executor-concurrency.",
       PATCHBAY_EXECUTOR_QUEUE: "See --executor-queue.",
+      PATCHBAY_CLUSTER_NAME: "See --cluster-name.",
       NO_COLOR: "Set to print without colour.",
     },
     async run(values) {
@@ -132,6 +139,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       const directoryProblem = await checkManifestDirectory(values.dir as string);
       if (directoryProblem) throw new UsageError(directoryProblem);
       const limits = await localLimits(values);
+      const clusterName = await localClusterName(values);
       const [{ runLocal }, { createLogger, logFormatFromEnvironment }, { EventOutput }] = await Promise.all([
         import("../local/index.ts"),
         import("../observability/logger.ts"),
@@ -155,6 +163,7 @@ const COMMANDS: Record<string, CommandSpec> = {
         managementPort: port(values["management-port"] as string, "--management-port"),
         limits,
         eventBus: values["event-bus"] as string | undefined,
+        clusterName,
         log,
         logStream: new EventOutput(process.stdout, output.format),
       });
@@ -194,6 +203,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       PATCHBAY_EXECUTOR_QUEUE: "Commands waiting per executor (default 32).",
       PATCHBAY_EVENT_BUS:
         "nats://HOST:PORT[,…]: store events in NATS JetStream (credentials: PATCHBAY_EVENT_BUS_USER, _PASSWORD, _TOKEN, _CREDS).",
+      PATCHBAY_CLUSTER_NAME: "The cluster's name, shown in every notification (default: none).",
       ...LOGGING_ENVIRONMENT,
     },
     async run() {
@@ -362,6 +372,19 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** The limits given as flags; those not given are left to the environment and the defaults. */
+/** --cluster-name, else $PATCHBAY_CLUSTER_NAME; a malformed name is a usage error. */
+async function localClusterName(values: OptionValues): Promise<string | undefined> {
+  const { clusterNameOf } = await import("../app/index.ts");
+  const flag = values["cluster-name"];
+  try {
+    return typeof flag === "string"
+      ? clusterNameOf(flag, "--cluster-name")
+      : clusterNameOf(process.env.PATCHBAY_CLUSTER_NAME, "PATCHBAY_CLUSTER_NAME");
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 async function localLimits(values: OptionValues) {
   const { LimitError, parseByteSize, parseCount } = await import("../app/index.ts");
   const flag = (name: string) => (typeof values[name] === "string" ? values[name] : undefined);

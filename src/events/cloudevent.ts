@@ -22,3 +22,22 @@ export interface CloudEvent {
   /** Any other extension attributes. */
   [extension: string]: unknown;
 }
+
+/**
+ * The extension attribute naming the cluster an event was delivered from (PATCHBAY_CLUSTER_NAME,
+ * `patchbay local --cluster-name`). Every notifier shows it (the chat platforms as a "Cluster" field,
+ * the log in its line) and webhook receivers get it as an attribute. CloudEvents extension names are
+ * lower-case letters and digits, at most 20 characters.
+ */
+export const CLUSTER_EXTENSION = "patchbaycluster";
+
+/** The event naming `cluster` (replacing a name set upstream: this cluster delivers it); unchanged without one. */
+export function withCluster(event: CloudEvent, cluster: string | undefined): CloudEvent {
+  return cluster ? { ...event, [CLUSTER_EXTENSION]: cluster } : event;
+}
+
+/** The cluster the event names, if any. */
+export function clusterOf(event: CloudEvent): string | undefined {
+  const cluster = event[CLUSTER_EXTENSION];
+  return typeof cluster === "string" && cluster !== "" ? cluster : undefined;
+}

@@ -5,6 +5,7 @@
  *   POST /commands                   {"command": "..."} → the command dispatcher
  *   POST /chat/slack/<notifier>      Slack slash commands
  *   POST /chat/mattermost/<notifier> Mattermost slash commands
+ *   POST /chat/mattermost/<notifier>/actions  Mattermost button clicks (bot notifiers)
  * Every answer that is not a success is { "error": { "code", "message" } } (see http-errors.ts).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
@@ -12,6 +13,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { Registry } from "prom-client";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { bearerAuthenticator, type AuthConfig } from "./auth.ts";
+import { handleMattermostAction } from "./chat/mattermost-actions.ts";
 import { handleMattermostCommand, handleSlackCommand } from "./chat/slash-commands.ts";
 import type { ChatChannels } from "./chat/ports.ts";
 import type { ResponseUrlPolicy } from "./chat/response-url.ts";
@@ -48,7 +50,8 @@ export interface IngressDeps {
   responseUrls?: ResponseUrlPolicy;
 }
 
-type Route = "events" | "sources" | "commands" | "chat-slack" | "chat-mattermost" | "other";
+type Route =
+  "events" | "sources" | "commands" | "chat-slack" | "chat-mattermost" | "chat-mattermost-actions" | "other";
 
 export function createIngressApp(deps: IngressDeps): RequestListener {
   const log = deps.log ?? createLogger("ingress");
@@ -88,6 +91,10 @@ export function createIngressApp(deps: IngressDeps): RequestListener {
   app.use("/sources", serve("sources", handleSourceRequest));
   app.all("/commands", serve("commands", handleCommand, ["POST"]));
   app.all("/chat/slack/{*rest}", serve("chat-slack", handleSlackCommand, ["POST"]));
+  app.all(
+    "/chat/mattermost/:notifier/actions",
+    serve("chat-mattermost-actions", handleMattermostAction, ["POST"]),
+  );
   app.all("/chat/mattermost/{*rest}", serve("chat-mattermost", handleMattermostCommand, ["POST"]));
   app.use((req: Request, res: Response) => {
     fail(
@@ -112,7 +119,7 @@ export function createIngressApp(deps: IngressDeps): RequestListener {
 }
 
 const ROUTES =
-  "the ingress serves POST /events, /sources/<name>/<path>, POST /commands, POST /chat/slack/<notifier>, POST /chat/mattermost/<notifier>";
+  "the ingress serves POST /events, /sources/<name>/<path>, POST /commands, POST /chat/slack/<notifier>, POST /chat/mattermost/<notifier>, POST /chat/mattermost/<notifier>/actions";
 
 function methodNotAllowed(req: IncomingMessage, methods: string[]): HttpError {
   const path = (req.url ?? "/").split("?")[0];

@@ -29,6 +29,8 @@ export interface LocalOptions {
   limits?: Partial<DataPlaneLimits>;
   /** A nats:// URL: events are stored in NATS JetStream before they are acknowledged; unset, held in memory. */
   eventBus?: string;
+  /** The cluster's name (--cluster-name), shown in every notification; unset, none is. */
+  clusterName?: string;
 }
 
 export interface LocalRun {
@@ -52,6 +54,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalRun> {
     logStream: options.logStream,
     limits: options.limits,
     eventBus: options.eventBus,
+    clusterName: options.clusterName,
   });
 
   dataPlane.setSources(

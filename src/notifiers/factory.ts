@@ -5,6 +5,9 @@ import type { SecretResolver } from "../secrets/index.ts";
 import { DiscordSink } from "./discord.ts";
 import { LogSink } from "./log.ts";
 import { MattermostSink } from "./mattermost.ts";
+import { actionKeyFromToken } from "./mattermost-action-context.ts";
+import { MattermostApi } from "./mattermost-api.ts";
+import { MattermostBotSink } from "./mattermost-bot.ts";
 import type { NotifierSink } from "./sink.ts";
 import { SlackSink } from "./slack.ts";
 import { SlackAppSink, type SlackThreadRoot } from "./slack-app.ts";
@@ -20,10 +23,14 @@ export interface SinkDependencies {
   /** Where the log notifier writes; default stdout. */
   logStream?: Writable;
   /**
-   * Where Slack app notifiers remember their threads' root messages; pass one for the life of the process
-   * so that rebuilding a sink (any Notifier change rebuilds them all) keeps its threads. Default: per sink.
+   * Where the Slack and Mattermost app notifiers remember their threads' root messages; pass these for the
+   * life of the process so that rebuilding a sink (any Notifier change rebuilds them all) keeps its
+   * threads. Default: per sink.
    */
   slackThreads?: ThreadRoots<SlackThreadRoot>;
+  mattermostThreads?: ThreadRoots<string>;
+  /** The Notifier's name; a Mattermost bot's buttons carry it. */
+  name?: string;
 }
 
 export class NotifierConfigError extends Error {
@@ -45,8 +52,24 @@ export async function createNotifierSink(spec: NotifierSpec, deps: SinkDependenc
       return new SlackAppSink({ api, channel: channel!, threads: deps.slackThreads });
     }
     case "mattermost": {
-      const { webhookUrl, ...options } = spec.mattermost!;
-      return new MattermostSink(await url(webhookUrl, "spec.mattermost.webhookUrl"), options);
+      const { webhookUrl, serverUrl, botToken, channelId, actionsUrl, ...options } = spec.mattermost!;
+      if (webhookUrl) {
+        return new MattermostSink(await url(webhookUrl, "spec.mattermost.webhookUrl"), options);
+      }
+      // The schema's rules guarantee the bot mode's three fields when there is no webhookUrl.
+      const token = await resolveToken(deps, botToken!, "spec.mattermost.botToken");
+      if (actionsUrl && !deps.name) {
+        throw new NotifierConfigError(
+          "spec.mattermost.actionsUrl: a button's URL names its Notifier; none given",
+        );
+      }
+      return new MattermostBotSink(new MattermostApi(serverUrl!, token), {
+        notifier: deps.name ?? "",
+        channelId: channelId!,
+        actionsUrl,
+        actionKey: actionKeyFromToken(token),
+        threads: deps.mattermostThreads,
+      });
     }
     case "teams":
       return new TeamsSink(await url(spec.teams!.webhookUrl, "spec.teams.webhookUrl"));
@@ -81,14 +104,22 @@ async function resolve(deps: SinkDependencies, source: ValueSource, field: strin
 /** The bot token, refused (without showing it) when it cannot be one: an app-level token cannot post. */
 async function botTokenOf(deps: SinkDependencies, source: ValueSource): Promise<string> {
   const field = "spec.slack.botToken";
-  const token = (await resolve(deps, source, field)).trim();
-  if (/\s/.test(token)) throw new NotifierConfigError(`${field}: the resolved value contains whitespace`);
+  const token = await resolveToken(deps, source, field);
   if (token.startsWith("xapp-")) {
     throw new NotifierConfigError(
       `${field}: this is an app-level token (xapp-…), which cannot post messages; use the app's bot token (xoxb-…)`,
     );
   }
   return token;
+}
+
+/** A token sent in a header: one line, not empty (a Secret's trailing newline is dropped). */
+async function resolveToken(deps: SinkDependencies, source: ValueSource, field: string): Promise<string> {
+  const value = (await resolve(deps, source, field)).trim();
+  if (value === "" || /\s/.test(value)) {
+    throw new NotifierConfigError(`${field}: the resolved token is empty or contains whitespace`);
+  }
+  return value;
 }
 
 async function resolveUrl(deps: SinkDependencies, source: ValueSource, field: string): Promise<string> {

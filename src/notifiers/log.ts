@@ -5,7 +5,7 @@
  */
 import type { Writable } from "node:stream";
 import { Writable as WritableStream } from "node:stream";
-import type { CloudEvent } from "../events/cloudevent.ts";
+import { clusterOf, type CloudEvent } from "../events/cloudevent.ts";
 import { DELIVERED, type DeliveryOutcome, type NotifierSink } from "./sink.ts";
 
 export type EventFormat = "text" | "json";
@@ -98,7 +98,8 @@ const SEVERITY_COLOURS: Record<string, string> = {
 const RESET = "\x1b[0m";
 
 /**
- * One event as one line: `14:02:07 info    heartbeat dev.patchbay.heartbeat [subject] key=value …`.
+ * One event as one line: `14:02:07 info    heartbeat dev.patchbay.heartbeat [subject] key=value …`,
+ * with `[cluster]` after the severity when the event names its cluster (the patchbaycluster extension).
  * Cut to `columns` when given, so that a terminal shows one event per row.
  */
 export function formatEventLine(
@@ -107,7 +108,10 @@ export function formatEventLine(
 ): string {
   const severity = event.severity ?? "info";
   const paddedSeverity = severity.padEnd(7);
-  const parts = [clock(event.time), paddedSeverity, event.source, event.type];
+  const cluster = clusterOf(event);
+  const parts = [clock(event.time), paddedSeverity];
+  if (cluster) parts.push(`[${cluster}]`);
+  parts.push(event.source, event.type);
   if (event.subject) parts.push(event.subject);
   const data = describeData(event.data);
   if (data) parts.push(data);

@@ -2,7 +2,7 @@
  * What every chat platform shows of an event: a title, a severity colour, key fields, a data excerpt
  * and a link. Each platform module lays these out in its own format and within its own limits.
  */
-import type { CloudEvent, Severity } from "../events/cloudevent.ts";
+import { clusterOf, type CloudEvent, type Severity } from "../events/cloudevent.ts";
 
 export interface Field {
   name: string;
@@ -55,15 +55,17 @@ export function viewOf(event: CloudEvent): EventView {
   const annotations = data && isRecord(data.annotations) ? data.annotations : undefined;
   const title =
     firstString(data, TITLE_KEYS) ?? firstString(annotations, TITLE_KEYS) ?? event.subject ?? event.type;
-  const fields: Field[] = [
-    { name: "Source", value: event.source },
-    { name: "Type", value: event.type },
-  ];
+  // The cluster comes first: a reader with several clusters needs it before anything else.
+  const cluster = clusterOf(event);
+  const fields: Field[] = cluster ? [{ name: "Cluster", value: cluster }] : [];
+  fields.push({ name: "Source", value: event.source }, { name: "Type", value: event.type });
   if (event.subject) fields.push({ name: "Subject", value: event.subject });
   if (severity) fields.push({ name: "Severity", value: severity });
   if (event.time) fields.push({ name: "Time", value: event.time });
+  const oneLineTitle = oneLine(title) || event.type;
   return {
-    title: oneLine(title) || event.type,
+    // In the title too: a notification or a fallback shows only that.
+    title: cluster ? `[${cluster}] ${oneLineTitle}` : oneLineTitle,
     severity,
     colour: COLOURS[severity ?? "none"],
     emoji: EMOJI[severity ?? "none"],

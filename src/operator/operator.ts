@@ -14,7 +14,7 @@ import {
   type KubernetesObject,
   type V1Deployment,
 } from "@kubernetes/client-node";
-import { DataPlane } from "../app/index.ts";
+import { clusterNameOf, DataPlane } from "../app/index.ts";
 import {
   Controller,
   EventRecorder,
@@ -81,6 +81,8 @@ export interface OperatorOptions {
    * replica pulls from the notifiers' durable consumers; unset, each replica holds its events in memory.
    */
   eventBus?: string;
+  /** The cluster's name (PATCHBAY_CLUSTER_NAME), shown in every notification. */
+  clusterName?: string;
 }
 
 export interface RunningOperator {
@@ -109,6 +111,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     // Streams are consumed only while leading (see below); with a bus they resume from its last id.
     streams: false,
     eventBus: options.eventBus,
+    clusterName: options.clusterName,
     // Called only once serving, after the manager and the sync below exist.
     readinessChecks: { informers: () => manager.readiness(), dataPlane: () => sync.readiness() },
   });
@@ -324,11 +327,13 @@ function sidecarKeys(informer: ResourceInformer<PluginObject>, namespace: string
 
 /**
  * Reads the environment the manager Deployment sets (POD_NAMESPACE, POD_NAME, PATCHBAY_WATCH_NAMESPACE,
- * PATCHBAY_INGRESS_TOKENS[_SECRET], PATCHBAY_EVENT_BUS and its credentials; PATCHBAY_HOST and
+ * PATCHBAY_INGRESS_TOKENS[_SECRET], PATCHBAY_EVENT_BUS and its credentials, PATCHBAY_CLUSTER_NAME; PATCHBAY_HOST and
  * PATCHBAY_*_PORT for local runs), then runs until SIGTERM/SIGINT.
  */
 export async function runOperator(): Promise<void> {
   const log = createLogger("patchbay");
+  // A malformed name stops the start with the reason, before the cluster is contacted.
+  const clusterName = clusterNameOf(process.env.PATCHBAY_CLUSTER_NAME, "PATCHBAY_CLUSTER_NAME");
   // Stops here, with the reason, when the kubeconfig, the cluster or the CRDs are not there.
   const kubeConfig = loadKubeConfig();
   await checkCluster(kubeConfig, startupTimeoutMs());
@@ -361,6 +366,7 @@ export async function runOperator(): Promise<void> {
     },
     // Credentials come from PATCHBAY_EVENT_BUS_USER/_PASSWORD/_TOKEN/_CREDS (a Secret), read by the bus.
     eventBus: process.env.PATCHBAY_EVENT_BUS || undefined,
+    clusterName,
     log,
   });
   await new Promise<void>((resolve) => {

@@ -132,6 +132,58 @@ describe("Slack notifier modes", () => {
   });
 });
 
+describe("Mattermost notifier modes", () => {
+  const webhook = { webhookUrl: { env: "MM_HOOK" } };
+  const bot = {
+    serverUrl: "https://chat.example.com",
+    botToken: { secretKeyRef: { name: "mattermost-bot", key: "token" } },
+    channelId: "4xp9fdt77pncbef59f4k1qe83o",
+  };
+  const spec = (mattermost: Record<string, unknown>) => ({ type: "mattermost", mattermost });
+
+  it("accepts a webhook, or a bot with serverUrl, botToken and channelId (and optionally actionsUrl)", () => {
+    assert.deepEqual(validateNotifierSpec(spec(webhook)), []);
+    assert.deepEqual(validateNotifierSpec(spec({ ...webhook, channel: "town-square", username: "pb" })), []);
+    assert.deepEqual(validateNotifierSpec(spec(bot)), []);
+    assert.deepEqual(validateNotifierSpec(spec({ ...bot, actionsUrl: "https://patchbay.example.com" })), []);
+  });
+
+  it("refuses both modes, neither, a partial bot and webhook-only overrides on a bot, saying which", () => {
+    const bothModes =
+      "spec.mattermost: webhookUrl (incoming webhook) and serverUrl/botToken/channelId/actionsUrl (bot account) are two modes; set one";
+    const oneMode =
+      "spec.mattermost: set webhookUrl for an incoming webhook, or all of serverUrl, botToken and channelId for a bot account";
+    assert.deepEqual(validateNotifierSpec(spec({ ...webhook, ...bot })), [bothModes]);
+    assert.deepEqual(validateNotifierSpec(spec({ ...webhook, actionsUrl: "https://pb.example.com" })), [
+      bothModes,
+    ]);
+    assert.deepEqual(validateNotifierSpec(spec({})), [oneMode]);
+    const { channelId: _, ...noChannel } = bot;
+    assert.deepEqual(validateNotifierSpec(spec(noChannel)), [oneMode]);
+    assert.deepEqual(validateNotifierSpec(spec({ ...bot, username: "patchbay" })), [
+      "spec.mattermost: channel, username and iconUrl belong to the webhook mode; a bot posts as itself in channelId",
+    ]);
+  });
+
+  it("checks the bot's fields: a channel id is 26 lower-case letters and digits, URLs are http(s)", () => {
+    assert.match(
+      validateNotifierSpec(spec({ ...bot, channelId: "town-square" })).join(),
+      /^spec\.mattermost\.channelId: must match pattern/,
+    );
+    assert.match(
+      validateNotifierSpec(spec({ ...bot, serverUrl: "chat.example.com" })).join(),
+      /^spec\.mattermost\.serverUrl: must match pattern/,
+    );
+    assert.match(
+      validateNotifierSpec(spec({ ...bot, actionsUrl: "https://user:pw@pb.example.com" })).join(),
+      /^spec\.mattermost\.actionsUrl: must match pattern/,
+    );
+    assert.deepEqual(validateNotifierSpec(spec({ ...bot, botToken: { value: "x", env: "Y" } })), [
+      "spec.mattermost.botToken: set exactly one of value, secretKeyRef, env, file",
+    ]);
+  });
+});
+
 describe("the manifest loader", () => {
   const load = (text: string): ManifestSet => {
     const set: ManifestSet = { sources: [], executors: [], notifiers: [], actions: [], problems: [] };

@@ -42,9 +42,16 @@ const HELP: Record<string, { options: string[]; environment: string[] }> = {
       "--notifier-queue-bytes SIZE",
       "--executor-concurrency N",
       "--executor-queue N",
+      "--cluster-name NAME",
       "-h, --help",
     ],
-    environment: ["PATCHBAY_OUTPUT", "PATCHBAY_LOG_LEVEL", "PATCHBAY_LOG_FORMAT", "PATCHBAY_INGRESS_TOKENS"],
+    environment: [
+      "PATCHBAY_OUTPUT",
+      "PATCHBAY_LOG_LEVEL",
+      "PATCHBAY_LOG_FORMAT",
+      "PATCHBAY_INGRESS_TOKENS",
+      "PATCHBAY_CLUSTER_NAME",
+    ],
   },
   operator: {
     options: ["-h, --help"],
@@ -53,6 +60,7 @@ const HELP: Record<string, { options: string[]; environment: string[] }> = {
       "PATCHBAY_STARTUP_TIMEOUT_SECONDS",
       "PATCHBAY_WATCH_NAMESPACE",
       "PATCHBAY_INGRESS_TOKENS_SECRET",
+      "PATCHBAY_CLUSTER_NAME",
       "PATCHBAY_LOG_LEVEL",
       "PATCHBAY_LOG_FORMAT",
     ],
@@ -139,5 +147,17 @@ describe("patchbay local: wrong input stops it", () => {
     const logFormat = await cli(["local"], { PATCHBAY_LOG_FORMAT: "logfmt" });
     assert.equal(logFormat.code, 2);
     assert.match(logFormat.stderr, usageError('PATCHBAY_LOG_FORMAT must be one of json, text, not "logfmt"'));
+  });
+
+  it("exits 2 for a malformed --cluster-name or PATCHBAY_CLUSTER_NAME, naming the setting", async () => {
+    const flag = await cli(["local", "--cluster-name", "prod eu"]);
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /^patchbay: --cluster-name must be 1 to 63 letters, .* \(got "prod eu"\)\n/);
+    const env = await cli(["local"], { PATCHBAY_CLUSTER_NAME: "prod/eu" });
+    assert.equal(env.code, 2);
+    assert.match(
+      env.stderr,
+      /^patchbay: PATCHBAY_CLUSTER_NAME must be 1 to 63 letters, .* \(got "prod\/eu"\)\n/,
+    );
   });
 });

@@ -62,6 +62,15 @@ describe("patchbay operator: wrong input stops it at start", () => {
     );
   });
 
+  it("exits 1 for a malformed PATCHBAY_CLUSTER_NAME, before contacting any cluster", async () => {
+    const answer = await operator({ PATCHBAY_CLUSTER_NAME: "@channel", KUBECONFIG: path.join(dir, "nope") });
+    assert.equal(answer.code, 1);
+    assert.equal(
+      answer.stderr,
+      'patchbay: PATCHBAY_CLUSTER_NAME must be 1 to 63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit (got "@channel")\n',
+    );
+  });
+
   it("exits 1 after the stated wait when the cluster cannot be reached", async () => {
     const server = createServer().listen(0, "127.0.0.1");
     await once(server, "listening");

@@ -81,6 +81,8 @@ describe("the manager Deployment", () => {
       NODE_OPTIONS: "--max-semi-space-size=2 --max-old-space-size=384",
       // The operator creates it with a random token when missing; without tokens it refuses /commands.
       PATCHBAY_INGRESS_TOKENS_SECRET: "patchbay-ingress-tokens",
+      // Empty until a user patches in the cluster's name (README "Cluster name").
+      PATCHBAY_CLUSTER_NAME: "",
     });
     assert.ok(
       !manager().env.some((e: { name: string }) => e.name === "PATCHBAY_INGRESS_ALLOW_ANONYMOUS"),

@@ -25,10 +25,11 @@ export interface PatchbayLocal {
   stop(): Promise<number | null>;
 }
 
-export async function startPatchbayLocal(manifestDir: string): Promise<PatchbayLocal> {
+/** `args` follow the defaults, so they may replace one (the last value of a flag wins), e.g. `--port`. */
+export async function startPatchbayLocal(manifestDir: string, args: string[] = []): Promise<PatchbayLocal> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [CLI, "local", "--dir", manifestDir, "--port", "0", "--management-port", "0"],
+    [CLI, "local", "--dir", manifestDir, "--port", "0", "--management-port", "0", ...args],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let stdout = "";

@@ -66,16 +66,65 @@ const SlackNotifierConfigSchema = Type.Object(
 );
 export type SlackNotifierConfig = Static<typeof SlackNotifierConfigSchema>;
 
+/** A Mattermost object id: 26 lower-case letters and digits. */
+const MATTERMOST_ID_PATTERN = "^[a-z0-9]{26}$";
+
+/**
+ * Two modes: an incoming webhook (`webhookUrl`), or a bot account posting through the REST API v4
+ * (`serverUrl`, `botToken`, `channelId`), which threads related events and can offer buttons.
+ */
 const MattermostNotifierConfigSchema = Type.Object(
   {
-    webhookUrl: ValueSourceSchema("the Mattermost webhook URL", { url: true }),
+    webhookUrl: Type.Optional(ValueSourceSchema("the Mattermost webhook URL", { url: true })),
     channel: Type.Optional(
       Type.String({ description: "Channel to post to instead of the webhook's own.", maxLength: 256 }),
     ),
     username: Type.Optional(Type.String({ description: "Name to post as.", maxLength: 256 })),
     iconUrl: Type.Optional(Type.String({ description: "Avatar to post with.", maxLength: 2048 })),
+    serverUrl: Type.Optional(
+      Type.String({
+        description: "Bot mode: the Mattermost server's URL, e.g. https://chat.example.com.",
+        maxLength: 2048,
+        pattern: "^https?://[^\\s/?#@]+(/[^\\s?#]*)?$",
+      }),
+    ),
+    botToken: Type.Optional(ValueSourceSchema("the Mattermost bot account's access token", { url: false })),
+    channelId: Type.Optional(
+      Type.String({
+        description: "Bot mode: the id of the channel to post in (26 characters); the bot must be a member.",
+        pattern: MATTERMOST_ID_PATTERN,
+      }),
+    ),
+    actionsUrl: Type.Optional(
+      Type.String({
+        description:
+          "Bot mode: Patchbay's ingress as the Mattermost server reaches it, e.g. https://patchbay.example.com. Set, notifications about a Kubernetes object offer a Describe button that posts to <actionsUrl>/chat/mattermost/<notifier>/actions; unset, no buttons.",
+        maxLength: 2048,
+        pattern: "^https?://[^\\s/?#@]+(/[^\\s?#]*)?$",
+      }),
+    ),
   },
-  { description: "Mattermost incoming webhook; the overrides apply only where the webhook allows them." },
+  {
+    description:
+      "Mattermost: an incoming webhook (webhookUrl; the overrides apply only where the webhook allows them), or a bot account (serverUrl, botToken, channelId) that threads related events and offers buttons.",
+    "x-kubernetes-validations": [
+      {
+        rule: "!has(self.webhookUrl) || !(has(self.serverUrl) || has(self.botToken) || has(self.channelId) || has(self.actionsUrl))",
+        message:
+          "webhookUrl (incoming webhook) and serverUrl/botToken/channelId/actionsUrl (bot account) are two modes; set one",
+      },
+      {
+        rule: "has(self.webhookUrl) || (has(self.serverUrl) && has(self.botToken) && has(self.channelId))",
+        message:
+          "set webhookUrl for an incoming webhook, or all of serverUrl, botToken and channelId for a bot account",
+      },
+      {
+        rule: "has(self.webhookUrl) || !(has(self.channel) || has(self.username) || has(self.iconUrl))",
+        message:
+          "channel, username and iconUrl belong to the webhook mode; a bot posts as itself in channelId",
+      },
+    ] satisfies CelRule[],
+  },
 );
 export type MattermostNotifierConfig = Static<typeof MattermostNotifierConfigSchema>;
 

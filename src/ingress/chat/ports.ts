@@ -1,3 +1,5 @@
+import type { MattermostButtons } from "../../notifiers/mattermost-bot.ts";
+
 /** What the chat endpoints need to know about a Notifier; the lead wires it to the Notifier CR's spec.commands. */
 export interface ChatChannel {
   /** The Notifier's type, e.g. "slack" or "mattermost". */
@@ -13,6 +15,11 @@ export interface ChatChannel {
    * URL: a Mattermost response_url there is allowed (see response-url.ts).
    */
   mattermostServerOrigin?: string;
+  /**
+   * A Mattermost notifier in bot mode: the REST API its button answers are posted through, and the key
+   * its button contexts are signed with (mattermost-action-context.ts).
+   */
+  mattermostBot?: MattermostButtons;
 }
 
 export interface ChatChannels {
