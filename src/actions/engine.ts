@@ -19,6 +19,7 @@ import {
 import type { CommandRequest, CommandResult, CommandStatus } from "../commands/index.ts";
 import type { CloudEvent } from "../events/cloudevent.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
+import { THREAD_EXTENSION, threadKeyOf } from "../notifiers/index.ts";
 import { DedupWindow } from "../router/dedup.ts";
 import {
   compileFilter,
@@ -308,6 +309,9 @@ export class ActionEngine {
     };
     if (event.subject !== undefined) followUp.subject = event.subject;
     if (event.severity !== undefined) followUp.severity = event.severity;
+    // In the answered event's thread, on the platforms that have threads.
+    const thread = threadKeyOf(event);
+    if (thread !== undefined) followUp[THREAD_EXTENSION] = thread.key;
     const unknown = this.#options.publishTo(followUp, action.notifiers);
     if (unknown.length > 0)
       this.#log.warn("action follow-up: notifiers not found", { action: action.name, notifiers: unknown });

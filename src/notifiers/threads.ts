@@ -13,8 +13,17 @@ export interface ThreadKey {
   resolves: boolean;
 }
 
+/**
+ * An extension attribute naming the thread outright: an Action's follow-up carries the thread key of the
+ * event it answers, so the answer lands under that event. Lower-case letters only, as CloudEvents
+ * extension names must be.
+ */
+export const THREAD_EXTENSION = "patchbaythread";
+
 /** The thread an event belongs to, or undefined when it starts and ends its own. */
 export function threadKeyOf(event: CloudEvent): ThreadKey | undefined {
+  const named = event[THREAD_EXTENSION];
+  if (typeof named === "string" && named !== "") return { key: named, resolves: false };
   const data = isRecord(event.data) ? event.data : undefined;
   const fingerprint = data && typeof data.fingerprint === "string" ? data.fingerprint : "";
   if (fingerprint !== "") {

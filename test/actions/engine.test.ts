@@ -9,6 +9,7 @@ import { ActionEngine } from "../../src/actions/index.ts";
 import type { Action, ActionSpec } from "../../src/api/v1alpha1/index.ts";
 import type { CommandRequest, CommandResult } from "../../src/commands/index.ts";
 import type { CloudEvent } from "../../src/events/cloudevent.ts";
+import { threadKeyOf } from "../../src/notifiers/index.ts";
 
 function action(name: string, spec: Partial<ActionSpec>): Action {
   return {
@@ -146,6 +147,17 @@ describe("ActionEngine", () => {
     assert.equal(data.answers, event.id);
     assert.equal(data.action, "logs");
     assert.equal(data.output, "logs…");
+    assert.equal(followUp.patchbaythread, undefined, "the answered event belongs to no thread");
+  });
+
+  it("followUp: the answer names the thread of the alert it answers, so it lands under it", async () => {
+    const { engine, addressed } = harness(async () => ok("logs…"));
+    engine.setActions([action("logs", { result: { mode: "followUp", notifiers: ["team"] } })]);
+    engine.accept(alert("Crash", { pod: "web-1", namespace: "shop", fingerprint: "3f1c", status: "firing" }));
+    await until(() => addressed.length === 1);
+    const followUp = addressed[0]!.event;
+    assert.equal(followUp.patchbaythread, "alertmanager/fingerprint/3f1c");
+    assert.deepEqual(threadKeyOf(followUp), { key: "alertmanager/fingerprint/3f1c", resolves: false });
   });
 
   it("storms: one run per subject within the window, maxConcurrent in flight, missing fields skipped; all counted", async () => {
