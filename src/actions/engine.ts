@@ -53,10 +53,15 @@ export interface ActionProblem {
 
 export interface ActionEngineOptions {
   dispatch(request: CommandRequest): Promise<CommandResult>;
-  /** Into the router, with its dedup and selection. */
-  publish(event: CloudEvent): void;
-  /** Into the router for these notifiers only; returns the names it does not know. */
-  publishTo(event: CloudEvent, notifiers: readonly string[]): string[];
+  /**
+   * The event on its way to the notifiers (the router, with its dedup and selection). `held` is true
+   * when an attach-mode Action selected it: this copy, with the answers or without when no run started,
+   * stands for the original. With the event bus the original is stored already, so only a held copy is
+   * published (see bus-stage.ts); a promise is awaited by answer().
+   */
+  publish(event: CloudEvent, held: boolean): unknown;
+  /** To these notifiers only; returns the names it does not know. */
+  publishTo(event: CloudEvent, notifiers: readonly string[]): string[] | Promise<string[]>;
   registry: Registry;
   log?: Logger;
   now?: () => number;
@@ -157,14 +162,61 @@ export class ActionEngine {
     return problems;
   }
 
-  /** Takes an event on its way to the router; publishes it now, or once its attached answers are in. */
+  /**
+   * Takes an event on its way to the router; publishes it now, or once its attached answers are in.
+   * Returns at once: the producer's answer never waits for a command.
+   */
   accept(event: CloudEvent): void {
     const matching = this.#matching(event);
-    if (matching === undefined || this.#seen.seen(event.source, event.id, this.#now())) {
-      this.#options.publish(event);
+    // The hot path: no Action wants it.
+    if (matching === undefined) {
+      this.#options.publish(event, false);
+      return;
+    }
+    const duplicate = this.#seen.seen(event.source, event.id, this.#now());
+    this.#take(event, matching, duplicate).catch((error: unknown) =>
+      this.#log.error("an action's answer could not be published", {
+        event: event.id,
+        source: event.source,
+        error: (error as Error).message,
+      }),
+    );
+  }
+
+  /**
+   * Whether an attach-mode Action selects the event: then the notifiers wait for the copy with the
+   * answers instead of the original (the event bus's notifiers skip the original; bus-stage.ts).
+   */
+  holds(event: CloudEvent): boolean {
+    return this.#matching(event)?.some((action) => action.mode === "attach") ?? false;
+  }
+
+  /** Whether any Action selects the event (what the event bus's actions stage takes). */
+  selects(event: CloudEvent): boolean {
+    return this.#matching(event) !== undefined;
+  }
+
+  /**
+   * The event bus's actions stage: runs what selects the event, and resolves once everything it leads
+   * to (the held copy, the follow-ups) is published; rejects when one of those could not be, so the bus
+   * hands the event out again. No dedup here: the bus stored the event once, and a redelivery means the
+   * last attempt did not finish.
+   */
+  async answer(event: CloudEvent): Promise<void> {
+    const matching = this.#matching(event);
+    if (matching !== undefined) await this.#take(event, matching, false);
+  }
+
+  /** Starts the runs; resolves once the event (held or not) and every follow-up are published. */
+  async #take(event: CloudEvent, matching: CompiledAction[], duplicate: boolean): Promise<void> {
+    const held = matching.some((action) => action.mode === "attach");
+    // A duplicate runs nothing; the router drops it anyway.
+    if (duplicate) {
+      await this.#options.publish(event, held);
       return;
     }
     const attached: Run[] = [];
+    const followUps: Promise<void>[] = [];
     let deadlineMs = 0;
     for (const action of matching) {
       const run = this.#start(action, event);
@@ -172,10 +224,13 @@ export class ActionEngine {
       if (action.mode === "attach") {
         attached.push(run);
         deadlineMs = Math.max(deadlineMs, action.deadlineMs);
-      } else void run.answer.then((answer) => this.#followUp(action, event, answer));
+      } else followUps.push(run.answer.then((answer) => this.#followUp(action, event, answer)));
     }
-    if (attached.length === 0) this.#options.publish(event);
-    else void this.#publishWhenAnswered(event, attached, deadlineMs);
+    const published =
+      attached.length === 0
+        ? Promise.resolve(this.#options.publish(event, held))
+        : this.#publishWhenAnswered(event, attached, deadlineMs);
+    await Promise.all([published, ...followUps]);
   }
 
   /** Publishes every held event now, with whatever answers are in (shutdown). */
@@ -289,10 +344,10 @@ export class ActionEngine {
           error: `no answer within ${deadlineMs / 1000} s; the notification went out without it`,
         },
     );
-    this.#options.publish(withAnswers(event, attached));
+    await this.#options.publish(withAnswers(event, attached), true);
   }
 
-  #followUp(action: CompiledAction, event: CloudEvent, answer: ActionAnswer): void {
+  async #followUp(action: CompiledAction, event: CloudEvent, answer: ActionAnswer): Promise<void> {
     const followUp: CloudEvent = {
       specversion: "1.0",
       id: `${event.id}.${action.name}`,
@@ -312,7 +367,7 @@ export class ActionEngine {
     // In the answered event's thread, on the platforms that have threads.
     const thread = threadKeyOf(event);
     if (thread !== undefined) followUp[THREAD_EXTENSION] = thread.key;
-    const unknown = this.#options.publishTo(followUp, action.notifiers);
+    const unknown = await this.#options.publishTo(followUp, action.notifiers);
     if (unknown.length > 0)
       this.#log.warn("action follow-up: notifiers not found", { action: action.name, notifiers: unknown });
   }

@@ -5,7 +5,7 @@
  */
 import type { Writable } from "node:stream";
 import { collectDefaultMetrics, Registry } from "prom-client";
-import { ActionEngine, type ActionProblem } from "../actions/index.ts";
+import { ActionEngine, ActionsStage, fromEdge, type ActionProblem } from "../actions/index.ts";
 import type { Action, Notifier } from "../api/v1alpha1/index.ts";
 import type { CloudEvent } from "../events/cloudevent.ts";
 import { CommandDispatcher } from "../commands/index.ts";
@@ -105,6 +105,9 @@ export class DataPlane {
    */
   #bus: EventBus | undefined;
   #busNotifiers: BusNotifiers | undefined;
+  /** With the bus, where the Actions run (src/actions/bus-stage.ts). */
+  #actionsStage: ActionsStage | undefined;
+  #hasActions = false;
   /** The routes last applied, kept for the bus's notifiers when they are set before start(). */
   #routes: NotifierRoute[] = [];
   /** Slack and Mattermost app threads outlive the sinks, which every Notifier change rebuilds. */
@@ -130,7 +133,7 @@ export class DataPlane {
     });
     this.hub = new PluginHub({
       log: this.#log.child({ component: "hub" }),
-      onEvent: (event) => (this.#bus ? this.#bus.publish(event) : this.#actions.accept(event)),
+      onEvent: (event) => this.#fromEdge(event),
       resumeHint: (source) => this.#bus?.lastIdFor(source),
       timings: options.hubTimings,
       streams: options.streams,
@@ -143,8 +146,12 @@ export class DataPlane {
     });
     this.#actions = new ActionEngine({
       dispatch: (request) => this.#dispatcher.dispatch(request),
-      publish: (event) => this.router.publish(event),
-      publishTo: (event, notifiers) => this.router.publishTo(event, notifiers),
+      publish: (event, held) =>
+        this.#actionsStage ? this.#actionsStage.publish(event, held) : this.router.publish(event),
+      publishTo: (event, notifiers) =>
+        this.#actionsStage
+          ? this.#actionsStage.publishTo(event, notifiers)
+          : this.router.publishTo(event, notifiers),
       registry: this.registry,
       log: this.#log.child({ component: "actions" }),
     });
@@ -163,9 +170,15 @@ export class DataPlane {
    * publishes into the router's queues; the router's memory use is for admission.
    */
   readonly #ingressSink = {
-    publish: (event: CloudEvent) => (this.#bus ? this.#bus.publish(event) : this.#actions.accept(event)),
+    publish: (event: CloudEvent) => this.#fromEdge(event),
     memoryUse: () => this.router.memoryUse(),
   };
+
+  /** Where an event from a source or the ingress goes: stored in the bus (awaited), else the action engine. */
+  #fromEdge(event: CloudEvent): Promise<unknown> | void {
+    if (this.#bus) return this.#bus.publish(fromEdge(event));
+    this.#actions.accept(event);
+  }
 
   async start(): Promise<void> {
     const { ingress, management } = this.#options;
@@ -181,6 +194,15 @@ export class DataPlane {
       this.#busNotifiers = new BusNotifiers(this.#bus, this.#log.child({ component: "notifiers" }));
       this.#busNotifiers.setSources(this.#sourceLabels);
       await this.#busNotifiers.setNotifiers(this.#routes);
+      this.#actionsStage = new ActionsStage({
+        bus: this.#bus,
+        notifiers: this.#busNotifiers,
+        engine: this.#actions,
+        knownNotifiers: () => new Set(this.#routes.map((route) => route.name)),
+        log: this.#log.child({ component: "actions" }),
+      });
+      this.#actionsStage.want(this.#hasActions);
+      await this.#actionsStage.settled();
       this.router.setNotifiers([]);
       this.#log.info("events are stored in the event bus before they are acknowledged", {
         bus: this.#bus.description,
@@ -232,17 +254,11 @@ export class DataPlane {
 
   /** Applies the Actions; returns those that could not be compiled and why. */
   setActions(actions: readonly Action[]): ActionProblem[] {
-    // With the event bus, events go from the edges into the bus, past the action engine: say so, rather
-    // than run nothing without a word.
-    if (this.#options.eventBus) {
-      return actions
-        .filter((action) => !action.spec.suspend)
-        .map((action) => ({
-          name: action.metadata.name,
-          message: "Actions do not run yet when events are stored in the event bus (--event-bus)",
-        }));
-    }
-    return this.#actions.setActions(actions);
+    const problems = this.#actions.setActions(actions);
+    // With the event bus the Actions run in the bus's actions stage, subscribed while there are some.
+    this.#hasActions = actions.filter((action) => !action.spec.suspend).length > problems.length;
+    this.#actionsStage?.want(this.#hasActions);
+    return problems;
   }
 
   setExecutors(executors: readonly DeclaredExecutor[]): void {
@@ -293,6 +309,7 @@ export class DataPlane {
     this.#actions.releaseHeld();
     const stats = await this.router.drain(Math.max(0, until - Date.now()));
     this.hub.close();
+    this.#actionsStage?.close();
     // Deliveries under way get what is left of the deadline; the rest stays stored for the next process.
     await this.#bus?.close(Math.max(0, until - Date.now()));
     await this.#management?.close();

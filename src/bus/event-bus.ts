@@ -53,6 +53,20 @@ export interface SubscriptionOptions {
   ackWaitMs?: number;
   /** Memory bus only: events queued at most; when full the oldest is dropped (default 1,000). */
   maxQueued?: number;
+  /**
+   * JetStream only: this process handles up to maxInFlight deliveries at once, rather than one at a
+   * time (for work whose order does not matter and which waits, such as the actions stage's commands).
+   */
+  parallel?: boolean;
+}
+
+export interface PublishOptions {
+  /**
+   * For an event Patchbay derived from a stored one (an Action's answer): its own dedup id, so a
+   * redelivery of the stored event stores the derived one once. A derived event is kept apart from its
+   * source's own events: lastIdFor never returns it.
+   */
+  derivedId?: string;
 }
 
 export type DropReason = "overflow" | "removed" | "shutdown";
@@ -100,7 +114,7 @@ export interface EventBus {
    * Stores the event (or finds it is a duplicate of one stored) and only then resolves. Rejects with
    * a BusUnavailableError when it cannot say within its timeout: the caller answers 503, never 202.
    */
-  publish(event: CloudEvent): Promise<PublishOutcome>;
+  publish(event: CloudEvent, options?: PublishOptions): Promise<PublishOutcome>;
   /** The id of the last event stored for a source, for its stream's resume hint. */
   lastIdFor(source: string): Promise<string | undefined>;
   /**

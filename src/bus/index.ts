@@ -7,6 +7,7 @@ export type {
   DeliveryHandler,
   DropReason,
   EventBus,
+  PublishOptions,
   PublishOutcome,
   Settlement,
   SubscriptionOptions,
@@ -17,4 +18,4 @@ export { JetStreamBus, type JetStreamBusOptions } from "./jetstream-bus.ts";
 export { EventBusConfigError, jetStreamOptions, openEventBus, type OpenEventBusOptions } from "./config.ts";
 export { settlementFor, MAX_RETRY_AFTER_MS, type RetryPolicy } from "./retry-policy.ts";
 export { messageId, nameToken, tokenToName } from "./keys.ts";
-export { BusNotifiers } from "./notifier-delivery.ts";
+export { BusNotifiers, type DeliveryRouting } from "./notifier-delivery.ts";

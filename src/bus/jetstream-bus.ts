@@ -45,6 +45,7 @@ import {
   type DeadLetter,
   type DeliveryHandler,
   type EventBus,
+  type PublishOptions,
   type PublishOutcome,
   type Settlement,
   type SubscriptionOptions,
@@ -142,6 +143,8 @@ const SETTLED_MEMORY = 1_024;
  * delivers it.
  */
 const REPLAY_TOKEN = "_replay_";
+/** Derived events (publish's derivedId) go on `<prefix>._derived_.<source>`: apart from lastIdFor's subject. */
+const DERIVED_TOKEN = "_derived_";
 
 const HEADER = {
   notifier: "Patchbay-Notifier",
@@ -220,18 +223,24 @@ export class JetStreamBus implements EventBus {
     void this.#watchConnection();
   }
 
-  async publish(event: CloudEvent): Promise<PublishOutcome> {
+  async publish(event: CloudEvent, options: PublishOptions = {}): Promise<PublishOutcome> {
     const started = performance.now();
     const { publishTimeoutMs, retryAfterSeconds } = this.#settings;
     if (this.#closed) {
       this.#observe("unavailable", started);
       throw new BusUnavailableError("the event bus is shutting down", 1);
     }
+    const { derivedId } = options;
+    const subject =
+      derivedId === undefined
+        ? this.#subjectFor(event.source)
+        : `${this.#settings.subjectPrefix}.${DERIVED_TOKEN}.${nameToken(event.source)}`;
+    const msgID = derivedId === undefined ? messageId(event.source, event.id) : `derived/${derivedId}`;
     let timer: NodeJS.Timeout | undefined;
     try {
       const ack = await Promise.race([
-        this.#js.publish(this.#subjectFor(event.source), Buffer.from(JSON.stringify(event)), {
-          msgID: messageId(event.source, event.id),
+        this.#js.publish(subject, Buffer.from(JSON.stringify(event)), {
+          msgID,
           timeout: publishTimeoutMs,
         }),
         // The client retries on "no responders" beyond its own timeout; the caller's answer may not wait.
@@ -511,6 +520,8 @@ class JetStreamSubscription {
   readonly #dependencies: SubscriptionDependencies;
   readonly #abort = new AbortController();
   readonly #stats = emptySubscriptionStats();
+  /** Deliveries this process handles at once. */
+  readonly #parallel: number;
   /** Deliveries being handled, and whether each has been settled. */
   readonly #active = new Map<JsMsg, { settled: boolean; done: Promise<void> }>();
   /** Stream sequences this process acked or dead-lettered lately, oldest first (SETTLED_MEMORY at most). */
@@ -529,6 +540,7 @@ class JetStreamSubscription {
     this.#notifier = notifier;
     this.#handler = handler;
     this.#select = options.select;
+    this.#parallel = options.parallel ? Math.max(1, options.maxInFlight ?? 1) : 1;
     this.#dependencies = dependencies;
   }
 
@@ -601,9 +613,10 @@ class JetStreamSubscription {
           const entry = { settled: false, done: Promise.resolve() };
           entry.done = this.#handle(msg, entry).finally(() => this.#active.delete(msg));
           this.#active.set(msg, entry);
-          // One at a time in this process; max_ack_pending above one lets other processes work meanwhile
-          // (and gives up the order). With one, a retry holds back the events behind it.
-          await entry.done;
+          // One at a time in this process unless parallel; max_ack_pending above one lets other processes
+          // work meanwhile (and gives up the order). With one, a retry holds back the events behind it.
+          while (this.#active.size >= this.#parallel)
+            await Promise.race([...this.#active.values()].map((active) => active.done));
         }
         // A pull that ended at once with nothing (the server going away, say) must not spin.
         if (received === 0 && performance.now() - asked < EMPTY_PULL_PAUSE_MS)

@@ -21,6 +21,7 @@ import {
   type DeliveryHandler,
   type DropReason,
   type EventBus,
+  type PublishOptions,
   type PublishOutcome,
   type Settlement,
   type SubscriptionOptions,
@@ -66,18 +67,19 @@ export class MemoryBus implements EventBus {
     this.#log = options.log ?? createLogger("bus");
   }
 
-  async publish(event: CloudEvent): Promise<PublishOutcome> {
+  async publish(event: CloudEvent, options: PublishOptions = {}): Promise<PublishOutcome> {
     const started = performance.now();
     if (this.#closed) {
       this.#metrics?.publishDuration.observe({ bus: this.kind, result: "unavailable" }, 0);
       throw new BusUnavailableError("the event bus is shutting down", 1);
     }
+    const { derivedId } = options;
+    // A derived event's id lives apart from every source's ids ("" is no source's name).
+    const [dedupSource, dedupId] = derivedId === undefined ? [event.source, event.id] : ["", derivedId];
     let outcome: PublishOutcome = "duplicate";
-    if (!this.#dedup.seen(event.source, event.id, Date.now())) {
+    if (!this.#dedup.seen(dedupSource, dedupId, Date.now())) {
       outcome = "stored";
-      if (!this.#lastIds.has(event.source) && this.#lastIds.size >= MAX_REMEMBERED_SOURCES)
-        this.#lastIds.clear();
-      this.#lastIds.set(event.source, event.id);
+      if (derivedId === undefined) this.#rememberLastId(event);
       for (const subscription of this.#subscriptions.values()) subscription.offer(event);
     }
     this.#metrics?.publishDuration.observe(
@@ -85,6 +87,12 @@ export class MemoryBus implements EventBus {
       (performance.now() - started) / 1000,
     );
     return outcome;
+  }
+
+  #rememberLastId(event: CloudEvent): void {
+    if (!this.#lastIds.has(event.source) && this.#lastIds.size >= MAX_REMEMBERED_SOURCES)
+      this.#lastIds.clear();
+    this.#lastIds.set(event.source, event.id);
   }
 
   async lastIdFor(source: string): Promise<string | undefined> {

@@ -32,6 +32,14 @@ const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
  */
 const ACK_WAIT_SLACK_MS = 5_000;
 
+/** A say on each event before a notifier's own selection: the actions stage's (src/actions/bus-stage.ts). */
+export interface DeliveryRouting {
+  /** true: this notifier delivers it; false: it does not; undefined: the notifier's selection decides. */
+  decide(event: CloudEvent, notifier: string): boolean | undefined;
+  /** The event as the notifier delivers it (what was there only to route it removed). */
+  present(event: CloudEvent): CloudEvent;
+}
+
 interface Notifier {
   route: NotifierRoute;
   settings: ResolvedDelivery;
@@ -44,6 +52,7 @@ export class BusNotifiers {
   readonly #log: Logger;
   #labels = new Map<string, Readonly<Record<string, string>>>();
   readonly #notifiers = new Map<string, Notifier>();
+  #routing: DeliveryRouting | undefined;
 
   constructor(bus: EventBus, log: Logger = createLogger("notifiers")) {
     this.#bus = bus;
@@ -55,6 +64,11 @@ export class BusNotifiers {
     const labels = new Map<string, Readonly<Record<string, string>>>();
     for (const source of sources) labels.set(source.name, Object.freeze({ ...source.labels }));
     this.#labels = labels;
+  }
+
+  /** Applies from the next delivery on. */
+  setRouting(routing: DeliveryRouting | undefined): void {
+    this.#routing = routing;
   }
 
   /**
@@ -86,7 +100,7 @@ export class BusNotifiers {
         notifier.bucket = existing.bucket;
       this.#notifiers.set(name, notifier);
       await this.#bus.subscribe(name, (delivery) => this.#deliver(name, delivery), {
-        select: (event) => this.#notifiers.get(name)?.select(event) ?? false,
+        select: (event) => this.#selects(name, event),
         maxQueued: notifier.settings.queueSize,
         ackWaitMs: notifier.settings.timeoutSeconds * 1000 + ACK_WAIT_SLACK_MS,
       });
@@ -113,6 +127,12 @@ export class BusNotifiers {
     };
   }
 
+  #selects(name: string, event: CloudEvent): boolean {
+    const notifier = this.#notifiers.get(name);
+    if (notifier === undefined) return false;
+    return this.#routing?.decide(event, name) ?? notifier.select(event);
+  }
+
   async #deliver(name: string, delivery: Delivery): Promise<Settlement> {
     const notifier = this.#notifiers.get(name);
     // Removed between the pull and now: the bus forgets the subscription anyway.
@@ -121,7 +141,8 @@ export class BusNotifiers {
       await sleep(wait, delivery.signal);
       if (delivery.signal.aborted) return { kind: "retry", delayMs: 0 };
     }
-    const outcome = await attemptOnce(notifier.route.sink, delivery, notifier.settings.timeoutSeconds);
+    const event = this.#routing ? this.#routing.present(delivery.event) : delivery.event;
+    const outcome = await attemptOnce(notifier.route.sink, event, delivery, notifier.settings.timeoutSeconds);
     const settlement = settlementFor(outcome, delivery.attempt, notifier.settings);
     if (settlement.kind === "dead-letter") {
       this.#log.warn("delivery failed: the event goes to the dead letters", {
@@ -138,13 +159,14 @@ export class BusNotifiers {
 /** One attempt with its own timeout, aborted too when the delivery is (the bus is closing). */
 function attemptOnce(
   sink: NotifierSink,
+  event: CloudEvent,
   delivery: Delivery,
   timeoutSeconds: number,
 ): Promise<DeliveryOutcome> {
   const controller = new AbortController();
   const stop = () => controller.abort(delivery.signal.reason);
   delivery.signal.addEventListener("abort", stop, { once: true });
-  return attemptDelivery(sink, delivery.event, Math.round(timeoutSeconds * 1000), controller).finally(() =>
+  return attemptDelivery(sink, event, Math.round(timeoutSeconds * 1000), controller).finally(() =>
     delivery.signal.removeEventListener("abort", stop),
   );
 }

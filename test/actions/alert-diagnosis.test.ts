@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startKubeApiDouble, type KubeApiDouble } from "../support/kube-api/index.ts";
+import { NatsServer } from "../support/nats-server.ts";
 import { startPatchbayLocal, type PatchbayLocal } from "../support/patchbay-local.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -83,30 +84,36 @@ function metric(text: string, name: string, labels: string): number {
   return line === undefined ? 0 : Number(line.split(" ").at(-1));
 }
 
-before(async () => {
-  api = await startKubeApiDouble({ namespaces: ["default", "shop"] });
-  api.create({
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name: POD, namespace: "shop", labels: { app: "api" } },
-    spec: { containers: [{ name: "api", image: "shop/api:1.4" }] },
-  });
-  const kubeconfig = await api.writeKubeconfig();
-  receiver = createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk: Buffer) => (body += chunk.toString()));
-    request.on("end", () => {
-      received.push(JSON.parse(body) as Received);
-      response.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-  dir = await mkdtemp(path.join(tmpdir(), "patchbay-actions-"));
-  const node = JSON.stringify(process.execPath);
-  await writeFile(
-    path.join(dir, "plane.yaml"),
-    `apiVersion: patchbay.dev/v1alpha1
+function defineSuite(withBus: boolean): void {
+  describe(withBus ? "with the JetStream event bus" : "in front of the router", () => {
+    let nats: NatsServer | undefined;
+
+    before(async () => {
+      received.length = 0;
+      if (withBus) nats = await NatsServer.start();
+      api = await startKubeApiDouble({ namespaces: ["default", "shop"] });
+      api.create({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: POD, namespace: "shop", labels: { app: "api" } },
+        spec: { containers: [{ name: "api", image: "shop/api:1.4" }] },
+      });
+      const kubeconfig = await api.writeKubeconfig();
+      receiver = createServer((request, response) => {
+        let body = "";
+        request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        request.on("end", () => {
+          received.push(JSON.parse(body) as Received);
+          response.writeHead(200).end();
+        });
+      });
+      await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+      const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      dir = await mkdtemp(path.join(tmpdir(), "patchbay-actions-"));
+      const node = JSON.stringify(process.execPath);
+      await writeFile(
+        path.join(dir, "plane.yaml"),
+        `apiVersion: patchbay.dev/v1alpha1
 kind: SourcePlugin
 metadata: {name: alertmanager}
 spec:
@@ -151,136 +158,151 @@ spec:
   executors: [kubectl]
   result: {mode: followUp, notifiers: [hook]}
 `,
-  );
-  local = await startPatchbayLocal(dir);
-  // Both plugins are up once the source takes a payload and the executor answers a typed command.
-  await waitFor(async () => (await local.command("kubectl version --client")).body.status === "ok", {
-    what: "the kubectl executor",
-    timeoutMs: 20_000,
-  }).catch(async (error: unknown) => {
-    throw new Error(
-      `${(error as Error).message}: ${JSON.stringify(await local.command("kubectl version --client"))}\n${local.stderr()}`,
-    );
-  });
-});
-
-after(async () => {
-  await local?.stop();
-  await api?.close();
-  await new Promise((resolve) => receiver?.close(resolve));
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-
-describe("an Action attaches kubectl's answer to the alert", () => {
-  it("runs the command for the alert's Pod and the webhook receives the alert with the output", async () => {
-    assert.equal(await postAlert(alert("KubePodCrashLooping", POD, "2026-11-25T04:58:21.123Z")), 202);
-    const delivered = await waitFor(() => received.find((event) => event.subject === "KubePodCrashLooping"), {
-      what: "the alert at the receiver",
-      timeoutMs: 20_000,
+      );
+      local = await startPatchbayLocal(dir, nats ? ["--event-bus", nats.url] : []);
+      // Both plugins are up once the source takes a payload and the executor answers a typed command.
+      await waitFor(async () => (await local.command("kubectl version --client")).body.status === "ok", {
+        what: "the kubectl executor",
+        timeoutMs: 20_000,
+      }).catch(async (error: unknown) => {
+        throw new Error(
+          `${(error as Error).message}: ${JSON.stringify(await local.command("kubectl version --client"))}\n${local.stderr()}`,
+        );
+      });
     });
-    assert.equal(delivered.type, "dev.patchbay.prometheus.alert.firing");
-    const [answer, ...others] = delivered.data.actions ?? [];
-    assert.equal(others.length, 0);
-    assert.ok(answer, `no attached answer: ${JSON.stringify(delivered.data)}`);
-    assert.equal(answer.action, "pod-diagnosis");
-    assert.equal(answer.status, "ok", answer.error);
-    assert.equal(answer.command, `'kubectl' 'get' 'pod' '${POD}' '-n' 'shop' '-o' 'wide'`);
-    assert.match(answer.output, /^NAME\s+READY\s+STATUS/m);
-    assert.match(answer.output, new RegExp(`^${POD}\\s`, "m"));
-    // kubectl really asked the API (double) for that Pod.
-    assert.ok(
-      api.requests.some((r) => r.method === "GET" && r.path === `/api/v1/namespaces/shop/pods/${POD}`),
-    );
-  });
 
-  it("runs nothing for the same alert again within the window, re-sent or re-fired", async () => {
-    const before = received.length;
-    const getsBefore = api.requests.filter((r) => r.path.endsWith(`/pods/${POD}`)).length;
-    // The very same notification (Alertmanager's retry): a duplicate, dropped whole.
-    assert.equal(await postAlert(alert("KubePodCrashLooping", POD, "2026-11-25T04:58:21.123Z")), 202);
-    // The same alert firing again (new startsAt, new event id): delivered, but the window skips the run.
-    assert.equal(await postAlert(alert("KubePodCrashLooping", POD, "2026-11-25T05:10:00Z")), 202);
-    const again = await waitFor(() => received.length > before && received.at(-1), {
-      what: "the re-fired alert at the receiver",
-      timeoutMs: 20_000,
+    after(async () => {
+      await local?.stop();
+      await api?.close();
+      await new Promise((resolve) => receiver?.close(resolve));
+      if (dir) await rm(dir, { recursive: true, force: true });
+      await nats?.dispose();
     });
-    assert.equal(again.subject, "KubePodCrashLooping");
-    assert.equal(again.data.actions, undefined, "nothing ran, so nothing is attached");
-    assert.equal(received.length, before + 1, "the duplicate was not delivered");
-    const text = await metrics();
-    assert.equal(metric(text, "patchbay_action_runs_total", 'action="pod-diagnosis",result="ok"'), 1);
-    assert.equal(metric(text, "patchbay_action_skips_total", 'action="pod-diagnosis",reason="window"'), 1);
-    assert.equal(
-      metric(text, "patchbay_action_run_duration_seconds_count", 'action="pod-diagnosis",result="ok"'),
-      1,
-    );
-    assert.equal(api.requests.filter((r) => r.path.endsWith(`/pods/${POD}`)).length, getsBefore);
-    assert.match(local.stderr(), /"message":"action skipped".*"reason":"window"/);
-  });
 
-  it("followUp: the alert goes out at once, the output follows as an event naming it", async () => {
-    assert.equal(await postAlert(alert("KubePodNotReady", POD, "2026-11-25T07:00:00Z")), 202);
-    const followUp = await waitFor(
-      () => received.find((event) => event.type === "dev.patchbay.action.result"),
-      { what: "the follow-up at the receiver", timeoutMs: 20_000 },
-    );
-    const original = received.find((event) => event.subject === "KubePodNotReady");
-    assert.ok(original, "the alert itself was delivered");
-    assert.equal(original.data.actions, undefined, "followUp attaches nothing to the alert");
-    assert.ok(received.indexOf(original) < received.indexOf(followUp), "the alert went out first");
-    const data = followUp.data as unknown as {
-      answers: string;
-      action: string;
-      status: string;
-      output: string;
-    };
-    assert.equal(data.answers, original.id);
-    assert.equal(data.action, "pod-followup");
-    assert.equal(data.status, "ok");
-    assert.match(data.output, new RegExp(`^${POD}\\s`, "m"));
-    assert.equal(followUp.subject, "KubePodNotReady");
-  });
+    describe("an Action attaches kubectl's answer to the alert", () => {
+      it("runs the command for the alert's Pod and the webhook receives the alert with the output", async () => {
+        assert.equal(await postAlert(alert("KubePodCrashLooping", POD, "2026-11-25T04:58:21.123Z")), 202);
+        const delivered = await waitFor(
+          () => received.find((event) => event.subject === "KubePodCrashLooping"),
+          {
+            what: "the alert at the receiver",
+            timeoutMs: 20_000,
+          },
+        );
+        assert.equal(delivered.type, "dev.patchbay.prometheus.alert.firing");
+        const [answer, ...others] = delivered.data.actions ?? [];
+        assert.equal(others.length, 0);
+        assert.ok(answer, `no attached answer: ${JSON.stringify(delivered.data)}`);
+        assert.equal(answer.action, "pod-diagnosis");
+        assert.equal(answer.status, "ok", answer.error);
+        assert.equal(answer.command, `'kubectl' 'get' 'pod' '${POD}' '-n' 'shop' '-o' 'wide'`);
+        assert.match(answer.output, /^NAME\s+READY\s+STATUS/m);
+        assert.match(answer.output, new RegExp(`^${POD}\\s`, "m"));
+        // kubectl really asked the API (double) for that Pod.
+        assert.ok(
+          api.requests.some((r) => r.method === "GET" && r.path === `/api/v1/namespaces/shop/pods/${POD}`),
+        );
+      });
 
-  it("gives each injected label value to kubectl's policy as one literal argument", async () => {
-    const before = received.length;
-    for (const [i, value] of INJECTIONS.entries())
-      assert.equal(await postAlert(alert(`Injection${i}`, value, "2026-11-25T06:00:00Z")), 202);
-    const events = await waitFor(
-      () => {
-        const got = received.slice(before).filter((e) => e.subject?.startsWith("Injection"));
-        return got.length === INJECTIONS.length && got;
-      },
-      { what: "the injection alerts at the receiver", timeoutMs: 30_000 },
-    );
-    const answers = new Map(events.map((e) => [e.data.labels.pod!, e.data.actions?.[0]]));
-    const quoted = (value: string) => `'${value.replaceAll("'", "'\\''")}'`;
-    for (const value of INJECTIONS) {
-      const answer = answers.get(value);
-      assert.ok(answer, `no answer attached for ${value}`);
-      assert.equal(answer.command, `'kubectl' 'get' 'pod' ${quoted(value)} '-n' 'shop' '-o' 'wide'`);
-    }
-    // Shell metacharacters: the policy names the whole value as one argument and refuses it.
-    for (const value of ["x; rm -rf /", "$(id)"]) {
-      const answer = answers.get(value)!;
-      assert.equal(answer.status, "forbidden");
-      assert.equal(answer.error, `argument ${JSON.stringify(value)} contains a shell metacharacter; refused`);
-    }
-    // A flag smuggled in a label is still one argument, read by the policy as the flag it spells.
-    const flag = answers.get("--kubeconfig=/etc/x")!;
-    assert.equal(flag.status, "forbidden");
-    assert.match(flag.error, /^flag --kubeconfig is not allowed/);
-    // A space does not split: kubectl asked the API for one Pod named "a b".
-    const spaced = answers.get("a b")!;
-    assert.notEqual(spaced.status, "ok");
-    assert.match(`${spaced.output}\n${spaced.error}`, /pods "a b" not found/);
-    const podReads = api.requests
-      .map((r) => r.path)
-      .filter((p) => p.startsWith("/api/v1/namespaces/shop/pods/"));
-    assert.ok(podReads.includes("/api/v1/namespaces/shop/pods/a%20b"), JSON.stringify(podReads));
-    // Nothing else reached the API: the refused values were never run, nor any piece of a split one.
-    assert.deepEqual(
-      new Set(podReads),
-      new Set([`/api/v1/namespaces/shop/pods/${POD}`, "/api/v1/namespaces/shop/pods/a%20b"]),
-    );
+      it("runs nothing for the same alert again within the window, re-sent or re-fired", async () => {
+        const before = received.length;
+        const getsBefore = api.requests.filter((r) => r.path.endsWith(`/pods/${POD}`)).length;
+        // The very same notification (Alertmanager's retry): a duplicate, dropped whole.
+        assert.equal(await postAlert(alert("KubePodCrashLooping", POD, "2026-11-25T04:58:21.123Z")), 202);
+        // The same alert firing again (new startsAt, new event id): delivered, but the window skips the run.
+        assert.equal(await postAlert(alert("KubePodCrashLooping", POD, "2026-11-25T05:10:00Z")), 202);
+        const again = await waitFor(() => received.length > before && received.at(-1), {
+          what: "the re-fired alert at the receiver",
+          timeoutMs: 20_000,
+        });
+        assert.equal(again.subject, "KubePodCrashLooping");
+        assert.equal(again.data.actions, undefined, "nothing ran, so nothing is attached");
+        assert.equal(received.length, before + 1, "the duplicate was not delivered");
+        const text = await metrics();
+        assert.equal(metric(text, "patchbay_action_runs_total", 'action="pod-diagnosis",result="ok"'), 1);
+        assert.equal(
+          metric(text, "patchbay_action_skips_total", 'action="pod-diagnosis",reason="window"'),
+          1,
+        );
+        assert.equal(
+          metric(text, "patchbay_action_run_duration_seconds_count", 'action="pod-diagnosis",result="ok"'),
+          1,
+        );
+        assert.equal(api.requests.filter((r) => r.path.endsWith(`/pods/${POD}`)).length, getsBefore);
+        assert.match(local.stderr(), /"message":"action skipped".*"reason":"window"/);
+      });
+
+      it("followUp: the alert goes out at once, the output follows as an event naming it", async () => {
+        assert.equal(await postAlert(alert("KubePodNotReady", POD, "2026-11-25T07:00:00Z")), 202);
+        const followUp = await waitFor(
+          () => received.find((event) => event.type === "dev.patchbay.action.result"),
+          { what: "the follow-up at the receiver", timeoutMs: 20_000 },
+        );
+        const original = received.find((event) => event.subject === "KubePodNotReady");
+        assert.ok(original, "the alert itself was delivered");
+        assert.equal(original.data.actions, undefined, "followUp attaches nothing to the alert");
+        assert.ok(received.indexOf(original) < received.indexOf(followUp), "the alert went out first");
+        const data = followUp.data as unknown as {
+          answers: string;
+          action: string;
+          status: string;
+          output: string;
+        };
+        assert.equal(data.answers, original.id);
+        assert.equal(data.action, "pod-followup");
+        assert.equal(data.status, "ok");
+        assert.match(data.output, new RegExp(`^${POD}\\s`, "m"));
+        assert.equal(followUp.subject, "KubePodNotReady");
+      });
+
+      it("gives each injected label value to kubectl's policy as one literal argument", async () => {
+        const before = received.length;
+        for (const [i, value] of INJECTIONS.entries())
+          assert.equal(await postAlert(alert(`Injection${i}`, value, "2026-11-25T06:00:00Z")), 202);
+        const events = await waitFor(
+          () => {
+            const got = received.slice(before).filter((e) => e.subject?.startsWith("Injection"));
+            return got.length === INJECTIONS.length && got;
+          },
+          { what: "the injection alerts at the receiver", timeoutMs: 30_000 },
+        );
+        const answers = new Map(events.map((e) => [e.data.labels.pod!, e.data.actions?.[0]]));
+        const quoted = (value: string) => `'${value.replaceAll("'", "'\\''")}'`;
+        for (const value of INJECTIONS) {
+          const answer = answers.get(value);
+          assert.ok(answer, `no answer attached for ${value}`);
+          assert.equal(answer.command, `'kubectl' 'get' 'pod' ${quoted(value)} '-n' 'shop' '-o' 'wide'`);
+        }
+        // Shell metacharacters: the policy names the whole value as one argument and refuses it.
+        for (const value of ["x; rm -rf /", "$(id)"]) {
+          const answer = answers.get(value)!;
+          assert.equal(answer.status, "forbidden");
+          assert.equal(
+            answer.error,
+            `argument ${JSON.stringify(value)} contains a shell metacharacter; refused`,
+          );
+        }
+        // A flag smuggled in a label is still one argument, read by the policy as the flag it spells.
+        const flag = answers.get("--kubeconfig=/etc/x")!;
+        assert.equal(flag.status, "forbidden");
+        assert.match(flag.error, /^flag --kubeconfig is not allowed/);
+        // A space does not split: kubectl asked the API for one Pod named "a b".
+        const spaced = answers.get("a b")!;
+        assert.notEqual(spaced.status, "ok");
+        assert.match(`${spaced.output}\n${spaced.error}`, /pods "a b" not found/);
+        const podReads = api.requests
+          .map((r) => r.path)
+          .filter((p) => p.startsWith("/api/v1/namespaces/shop/pods/"));
+        assert.ok(podReads.includes("/api/v1/namespaces/shop/pods/a%20b"), JSON.stringify(podReads));
+        // Nothing else reached the API: the refused values were never run, nor any piece of a split one.
+        assert.deepEqual(
+          new Set(podReads),
+          new Set([`/api/v1/namespaces/shop/pods/${POD}`, "/api/v1/namespaces/shop/pods/a%20b"]),
+        );
+      });
+    });
   });
-});
+}
+
+defineSuite(false);
+defineSuite(true);

@@ -23,6 +23,8 @@ export interface PatchbayLocal {
   command(command: string): Promise<CommandAnswer>;
   /** SIGTERM, then the exit code (SIGKILL after 15 s). */
   stop(): Promise<number | null>;
+  /** SIGKILL, as a crash or an OOM kill: nothing gets to finish. Resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 /** `args` follow the defaults, so they may replace one (the last value of a flag wins), e.g. `--port`. */
@@ -68,6 +70,12 @@ export async function startPatchbayLocal(manifestDir: string, args: string[] = [
       const [code] = await exited;
       clearTimeout(killer);
       return code;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, "exit");
+      child.kill("SIGKILL");
+      await exited;
     },
   };
 }
