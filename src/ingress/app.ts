@@ -4,6 +4,7 @@
  *   *    /sources/<name>/<path…>     forwarded to that source plugin's HandleExternalRequest
  *   POST /commands                   {"command": "..."} → the command dispatcher
  *   POST /chat/slack/<notifier>      Slack slash commands
+ *   POST /chat/slack/<notifier>/events, /chat/slack/<notifier>/interactivity   Slack app mentions, buttons
  *   POST /chat/mattermost/<notifier> Mattermost slash commands
  * Every answer that is not a success is { "error": { "code", "message" } } (see http-errors.ts).
  */
@@ -12,6 +13,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { Registry } from "prom-client";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { bearerAuthenticator, type AuthConfig } from "./auth.ts";
+import { handleSlackEvents, handleSlackInteractivity } from "./chat/slack-app.ts";
 import { handleMattermostCommand, handleSlackCommand } from "./chat/slash-commands.ts";
 import type { ChatChannels } from "./chat/ports.ts";
 import type { ResponseUrlPolicy } from "./chat/response-url.ts";
@@ -48,7 +50,15 @@ export interface IngressDeps {
   responseUrls?: ResponseUrlPolicy;
 }
 
-type Route = "events" | "sources" | "commands" | "chat-slack" | "chat-mattermost" | "other";
+type Route =
+  | "events"
+  | "sources"
+  | "commands"
+  | "chat-slack"
+  | "chat-slack-events"
+  | "chat-slack-interactivity"
+  | "chat-mattermost"
+  | "other";
 
 export function createIngressApp(deps: IngressDeps): RequestListener {
   const log = deps.log ?? createLogger("ingress");
@@ -87,6 +97,11 @@ export function createIngressApp(deps: IngressDeps): RequestListener {
   app.all("/events", events);
   app.use("/sources", serve("sources", handleSourceRequest));
   app.all("/commands", serve("commands", handleCommand, ["POST"]));
+  app.all("/chat/slack/:notifier/events", serve("chat-slack-events", handleSlackEvents, ["POST"]));
+  app.all(
+    "/chat/slack/:notifier/interactivity",
+    serve("chat-slack-interactivity", handleSlackInteractivity, ["POST"]),
+  );
   app.all("/chat/slack/{*rest}", serve("chat-slack", handleSlackCommand, ["POST"]));
   app.all("/chat/mattermost/{*rest}", serve("chat-mattermost", handleMattermostCommand, ["POST"]));
   app.use((req: Request, res: Response) => {
@@ -112,7 +127,7 @@ export function createIngressApp(deps: IngressDeps): RequestListener {
 }
 
 const ROUTES =
-  "the ingress serves POST /events, /sources/<name>/<path>, POST /commands, POST /chat/slack/<notifier>, POST /chat/mattermost/<notifier>";
+  "the ingress serves POST /events, /sources/<name>/<path>, POST /commands, POST /chat/slack/<notifier>[/events|/interactivity], POST /chat/mattermost/<notifier>";
 
 function methodNotAllowed(req: IncomingMessage, methods: string[]): HttpError {
   const path = (req.url ?? "/").split("?")[0];
