@@ -1,0 +1,106 @@
+/**
+ * The Slack apps of the notifiers that post with a bot token: for each, the chat requests (buttons and
+ * mentions answered in their thread, see src/slack/chat-requests.ts) the HTTP endpoints hand over, and,
+ * when it has an app-level token, its Socket Mode connection. Applied as a whole each time the notifiers
+ * change: an app whose settings are unchanged keeps its connection, a changed one is replaced (the new
+ * connection opened before the old is closed), one that is gone is closed.
+ */
+import { createHash } from "node:crypto";
+import type { Logger } from "../observability/logger.ts";
+import { SlackChatRequests, type CommandRunner } from "../slack/chat-requests.ts";
+import { SlackSocketMode } from "../slack/socket-mode.ts";
+import { SlackWebApi } from "../slack/web-api.ts";
+
+export interface SlackAppSettings {
+  notifier: string;
+  /** xoxb-…: the answers are posted with it. */
+  botToken: string;
+  /** xapp-…: present when the notifier uses Socket Mode. */
+  appToken?: string;
+  /** Slack's Web API; default https://slack.com/api/. */
+  apiUrl?: string;
+  allowedExecutors?: readonly string[];
+}
+
+interface RunningApp {
+  /** A digest of the settings, so a change is seen without keeping a second copy of the tokens. */
+  digest: string;
+  requests: SlackChatRequests;
+  socket?: SlackSocketMode;
+}
+
+export class SlackApps {
+  readonly #commands: CommandRunner;
+  readonly #log: Logger;
+  #running = new Map<string, RunningApp>();
+
+  constructor(commands: CommandRunner, log: Logger) {
+    this.#commands = commands;
+    this.#log = log;
+  }
+
+  /** Starts, keeps, replaces and closes apps so that exactly these run; returns each notifier's requests. */
+  set(apps: readonly SlackAppSettings[]): Map<string, SlackChatRequests> {
+    const next = new Map<string, RunningApp>();
+    const retired: RunningApp[] = [];
+    for (const settings of apps) {
+      const digest = digestOf(settings);
+      const current = this.#running.get(settings.notifier);
+      if (current?.digest === digest) {
+        next.set(settings.notifier, current);
+        continue;
+      }
+      if (current) retired.push(current);
+      next.set(settings.notifier, this.#start(settings, digest));
+    }
+    for (const [name, app] of this.#running) if (!next.has(name)) retired.push(app);
+    this.#running = next;
+    // Closed after the new ones started: Slack has a connection to send to throughout.
+    for (const app of retired) void closeApp(app);
+    return new Map([...next].map(([name, app]) => [name, app.requests]));
+  }
+
+  async close(): Promise<void> {
+    const apps = [...this.#running.values()];
+    this.#running = new Map();
+    await Promise.all(apps.map(closeApp));
+  }
+
+  #start(settings: SlackAppSettings, digest: string): RunningApp {
+    const log = this.#log.child({ notifier: settings.notifier });
+    const requests = new SlackChatRequests({
+      notifier: settings.notifier,
+      commands: this.#commands,
+      allowedExecutors: settings.allowedExecutors,
+      api: new SlackWebApi({ token: settings.botToken, apiUrl: settings.apiUrl }),
+      log,
+    });
+    if (!settings.appToken) return { digest, requests };
+    const socket = new SlackSocketMode({
+      api: new SlackWebApi({ token: settings.appToken, apiUrl: settings.apiUrl }),
+      onEnvelope: (envelope) => requests.handleEnvelope(envelope),
+      log,
+    });
+    socket.start();
+    log.info("Slack Socket Mode: connecting for buttons and mentions");
+    return { digest, requests, socket };
+  }
+}
+
+async function closeApp(app: RunningApp): Promise<void> {
+  app.requests.close();
+  await app.socket?.close();
+}
+
+function digestOf(settings: SlackAppSettings): string {
+  return createHash("sha256")
+    .update(
+      JSON.stringify([
+        settings.botToken,
+        settings.appToken ?? "",
+        settings.apiUrl ?? "",
+        settings.allowedExecutors ?? null,
+      ]),
+    )
+    .digest("hex");
+}
