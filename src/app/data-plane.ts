@@ -21,7 +21,7 @@ import {
   type ReadinessCheck,
   type RunningManagementServer,
 } from "../management/index.ts";
-import { createNotifierSink } from "../notifiers/index.ts";
+import { createNotifierSink, ThreadRoots, type SlackThreadRoot } from "../notifiers/index.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import {
   Router,
@@ -99,6 +99,8 @@ export class DataPlane {
   #busNotifiers: BusNotifiers | undefined;
   /** The routes last applied, kept for the bus's notifiers when they are set before start(). */
   #routes: NotifierRoute[] = [];
+  /** Slack app threads outlive the sinks, which every Notifier change rebuilds. */
+  readonly #slackThreads = new ThreadRoots<SlackThreadRoot>();
   #sourceLabels: readonly SourceLabels[] = [];
   #sourceNames = new Set<string>();
   #executors: DeclaredExecutor[] = [];
@@ -256,6 +258,7 @@ export class DataPlane {
           secrets: this.#options.secrets,
           namespace,
           logStream: this.#options.logStream,
+          slackThreads: this.#slackThreads,
         });
         routes.push(routeFor(notifier, sink));
         chat.set(name, await this.#chatChannel(notifier));

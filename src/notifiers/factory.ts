@@ -7,6 +7,9 @@ import { LogSink } from "./log.ts";
 import { MattermostSink } from "./mattermost.ts";
 import type { NotifierSink } from "./sink.ts";
 import { SlackSink } from "./slack.ts";
+import { SlackAppSink, type SlackThreadRoot } from "./slack-app.ts";
+import { SlackWebApi } from "../slack/web-api.ts";
+import type { ThreadRoots } from "./thread-roots.ts";
 import { TeamsSink } from "./teams.ts";
 import { WebhookSink } from "./webhook.ts";
 
@@ -16,6 +19,11 @@ export interface SinkDependencies {
   namespace?: string;
   /** Where the log notifier writes; default stdout. */
   logStream?: Writable;
+  /**
+   * Where Slack app notifiers remember their threads' root messages; pass one for the life of the process
+   * so that rebuilding a sink (any Notifier change rebuilds them all) keeps its threads. Default: per sink.
+   */
+  slackThreads?: ThreadRoots<SlackThreadRoot>;
 }
 
 export class NotifierConfigError extends Error {
@@ -28,8 +36,14 @@ export async function createNotifierSink(spec: NotifierSpec, deps: SinkDependenc
   if (problems.length > 0) throw new NotifierConfigError(problems.join("; "));
   const url = (source: ValueSource, field: string) => resolveUrl(deps, source, field);
   switch (spec.type) {
-    case "slack":
-      return new SlackSink(await url(spec.slack!.webhookUrl, "spec.slack.webhookUrl"));
+    case "slack": {
+      const { webhookUrl, botToken, channel, apiUrl } = spec.slack!;
+      if (webhookUrl) return new SlackSink(await url(webhookUrl, "spec.slack.webhookUrl"));
+      // The schema holds botToken and channel when webhookUrl is absent.
+      const token = await botTokenOf(deps, botToken!);
+      const api = new SlackWebApi({ token, apiUrl: apiUrl && checkedUrl(apiUrl, "spec.slack.apiUrl") });
+      return new SlackAppSink({ api, channel: channel!, threads: deps.slackThreads });
+    }
     case "mattermost": {
       const { webhookUrl, ...options } = spec.mattermost!;
       return new MattermostSink(await url(webhookUrl, "spec.mattermost.webhookUrl"), options);
@@ -64,8 +78,24 @@ async function resolve(deps: SinkDependencies, source: ValueSource, field: strin
   }
 }
 
+/** The bot token, refused (without showing it) when it cannot be one: an app-level token cannot post. */
+async function botTokenOf(deps: SinkDependencies, source: ValueSource): Promise<string> {
+  const field = "spec.slack.botToken";
+  const token = (await resolve(deps, source, field)).trim();
+  if (/\s/.test(token)) throw new NotifierConfigError(`${field}: the resolved value contains whitespace`);
+  if (token.startsWith("xapp-")) {
+    throw new NotifierConfigError(
+      `${field}: this is an app-level token (xapp-…), which cannot post messages; use the app's bot token (xoxb-…)`,
+    );
+  }
+  return token;
+}
+
 async function resolveUrl(deps: SinkDependencies, source: ValueSource, field: string): Promise<string> {
-  const value = await resolve(deps, source, field);
+  return checkedUrl(await resolve(deps, source, field), field);
+}
+
+function checkedUrl(value: string, field: string): string {
   let url: URL;
   try {
     url = new URL(value.trim());

@@ -24,9 +24,24 @@ export const SLACK_LIMITS = {
   fallbackText: 3000,
 } as const;
 
+/** A Block Kit block, loosely typed: its shape depends on its type. */
+export type SlackBlock = { type: string } & Record<string, unknown>;
+
+/** What renderSlack produces: the fallback text, and the blocks inside one attachment with the colour bar. */
+export interface SlackMessage {
+  text: string;
+  mrkdwn: false;
+  attachments: [{ color: string; blocks: SlackBlock[] }];
+}
+
 export function renderSlack(event: CloudEvent, options: RenderOptions = {}): Record<string, unknown> {
+  return { ...slackMessage(event, options) };
+}
+
+/** renderSlack, typed, for the Slack app mode (slack-app.ts) to add to. */
+export function slackMessage(event: CloudEvent, options: RenderOptions = {}): SlackMessage {
   const view = viewOf(event);
-  const blocks: Record<string, unknown>[] = [
+  const blocks: SlackBlock[] = [
     {
       type: "header",
       text: {

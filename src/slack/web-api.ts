@@ -78,8 +78,10 @@ export class SlackWebApi {
   readonly #token: string;
   readonly #apiUrl: string;
   readonly #limits: Record<string, MethodRateLimit>;
-  /** Keyed by method, or method + channel for per-channel methods; one entry per channel ever used. */
+  /** Keyed by method, or method + channel ID for per-channel methods; one entry per channel ever used. */
   readonly #paces = new Map<string, Pace>();
+  /** Channel names seen in calls → the IDs Slack answered, so "alerts" and "C0…" share one bucket. */
+  readonly #channelIds = new Map<string, string>();
 
   constructor(options: SlackWebApiOptions) {
     this.#token = options.token;
@@ -109,6 +111,7 @@ export class SlackWebApi {
         return { kind: "retry", error: "aborted", reason: `Slack ${method}: ${abortReason(signal)}` };
     }
     const result = await this.#post(method, body, signal);
+    if (result.kind === "ok") this.#learnChannelId(body.channel, result.body.channel);
     if (pace && result.kind === "retry" && result.error === "ratelimited" && result.retryAfterMs) {
       pace.heldUntil = Date.now() + result.retryAfterMs;
     }
@@ -174,13 +177,26 @@ export class SlackWebApi {
   #paceFor(method: string, body: Record<string, unknown>): Pace | undefined {
     const limit = this.#limits[method];
     if (!limit) return undefined;
-    const key = limit.perChannel ? `${method}\n${String(body.channel)}` : method;
+    const channel = typeof body.channel === "string" ? body.channel : "";
+    const key = limit.perChannel ? `${method}\n${this.#channelIds.get(channel) ?? channel}` : method;
     let pace = this.#paces.get(key);
     if (!pace) {
       pace = { bucket: new TokenBucket(limit.ratePerSecond, limit.burst, Date.now()), heldUntil: 0 };
       this.#paces.set(key, pace);
     }
     return pace;
+  }
+
+  #learnChannelId(asked: unknown, answered: unknown): void {
+    if (typeof asked !== "string" || typeof answered !== "string" || asked === answered) return;
+    if (this.#channelIds.get(asked) === answered) return;
+    this.#channelIds.set(asked, answered);
+    // The bucket used under the name so far becomes the channel's, unless the ID already has one.
+    for (const [method, limit] of Object.entries(this.#limits)) {
+      const byName = limit.perChannel ? this.#paces.get(`${method}\n${asked}`) : undefined;
+      if (byName && !this.#paces.has(`${method}\n${answered}`))
+        this.#paces.set(`${method}\n${answered}`, byName);
+    }
   }
 
   /** Resolves true once a token is taken, false if `signal` aborts first. */

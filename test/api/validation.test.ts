@@ -1,8 +1,11 @@
 /** The spec rules `patchbay local` applies where no API server runs the CRDs' schema and CEL rules. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { readFile } from "node:fs/promises";
+import { parse } from "yaml";
 import {
   validateExecutorSpec,
+  validateNotifierSpec,
   validateSourceSpec,
   type ExecutorPluginSpec,
 } from "../../src/api/v1alpha1/index.ts";
@@ -67,6 +70,65 @@ describe("plugin spec validation", () => {
     assert.deepEqual(validateExecutorSpec(spec({ timeoutSeconds: 0 })), [
       "spec.timeoutSeconds: must be >= 1 (got 0)",
     ]);
+  });
+});
+
+describe("Slack notifier modes", () => {
+  const webhookUrl = { secretKeyRef: { name: "slack", key: "webhook-url" } };
+  const botToken = { secretKeyRef: { name: "slack", key: "bot-token" } };
+  const slack = (block: Record<string, unknown>) => validateNotifierSpec({ type: "slack", slack: block });
+  const exactlyOne =
+    "spec.slack: set exactly one of webhookUrl (an incoming webhook) or botToken (a Slack app, with channel)";
+
+  it("accepts an incoming webhook, or a bot token with a channel (and an API URL)", () => {
+    assert.deepEqual(slack({ webhookUrl }), []);
+    assert.deepEqual(slack({ botToken, channel: "C0123456789" }), []);
+    assert.deepEqual(
+      slack({ botToken: { env: "SLACK_BOT_TOKEN" }, channel: "alerts", apiUrl: "http://127.0.0.1:1/api/" }),
+      [],
+    );
+  });
+
+  it("refuses both modes at once, or neither, with the message", () => {
+    assert.deepEqual(slack({ webhookUrl, botToken, channel: "alerts" }), [exactlyOne]);
+    assert.deepEqual(slack({}), [exactlyOne]);
+  });
+
+  it("refuses a bot token without a channel, and app settings on a webhook", () => {
+    assert.deepEqual(slack({ botToken }), [
+      "spec.slack: botToken needs channel: the channel ID or name the app posts to",
+    ]);
+    assert.deepEqual(slack({ webhookUrl, channel: "alerts" }), [
+      "spec.slack: channel and apiUrl apply only with botToken; an incoming webhook posts to its own channel",
+    ]);
+    assert.match(
+      slack({ botToken, channel: "alerts", apiUrl: "ftp://x" }).join(),
+      /^spec\.slack\.apiUrl: must match pattern/,
+    );
+    assert.match(
+      slack({ botToken, channel: "" }).join(),
+      /^spec\.slack\.channel: must NOT have fewer than 1 characters/,
+    );
+  });
+
+  it("the CRD carries the same rule for the API server", async () => {
+    const crd = parse(await readFile("crds/patchbay.dev_notifiers.yaml", "utf8")) as {
+      spec: {
+        versions: {
+          schema: { openAPIV3Schema: { properties: { spec: { properties: { slack: unknown } } } } };
+        }[];
+      };
+    };
+    const slackSchema = crd.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties.slack as {
+      "x-kubernetes-validations": { rule: string; message: string }[];
+    };
+    assert.ok(
+      slackSchema["x-kubernetes-validations"].some(
+        (rule) =>
+          rule.rule === "has(self.webhookUrl) != has(self.botToken)" &&
+          `spec.slack: ${rule.message}` === exactlyOne,
+      ),
+    );
   });
 });
 

@@ -123,12 +123,42 @@ describe("SlackWebApi", () => {
     const elapsed = Date.now() - started;
     // 2 at once, then one per 200 ms: the 4th no sooner than ~400 ms after the start.
     assert.ok(elapsed >= 380, `4 messages in ${elapsed} ms`);
-    const otherStarted = Date.now();
+    // At one message per 5 s a second one to "alerts" would wait; "other" has its own bucket and goes at once.
+    const slow = new SlackWebApi({
+      token: DEFAULT_BOT_TOKEN,
+      apiUrl: slack.apiUrl,
+      rateLimits: { "chat.postMessage": { ratePerSecond: 0.2, burst: 1, perChannel: true } },
+    });
     assert.equal(
-      (await client.call("chat.postMessage", { channel: "other", text: "x" }, signal())).kind,
+      (await slow.call("chat.postMessage", { channel: "alerts", text: "a" }, signal())).kind,
       "ok",
     );
-    assert.ok(Date.now() - otherStarted < 150, "another channel has its own bucket");
+    const otherStarted = Date.now();
+    assert.equal((await slow.call("chat.postMessage", { channel: "other", text: "b" }, signal())).kind, "ok");
+    assert.ok(
+      Date.now() - otherStarted < 2500,
+      "another channel has its own bucket (the same one waits 5 s)",
+    );
+  });
+
+  test("a channel named by name and by ID shares one bucket", async () => {
+    const client = new SlackWebApi({
+      token: DEFAULT_BOT_TOKEN,
+      apiUrl: slack.apiUrl,
+      rateLimits: { "chat.postMessage": { ratePerSecond: 0.2, burst: 1, perChannel: true } },
+    });
+    const byName = await client.call("chat.postMessage", { channel: "#alerts", text: "a" }, signal());
+    assert.equal(byName.kind === "ok" && byName.body.channel, "C0ALERTS01");
+    const byId = await client.call(
+      "chat.postMessage",
+      { channel: "C0ALERTS01", text: "b" },
+      AbortSignal.timeout(300),
+    );
+    assert.equal(
+      byId.kind === "retry" && byId.error,
+      "aborted",
+      "the second message waits for the first's bucket",
+    );
   });
 
   test("a wait for the rate limit ends when the signal aborts", async () => {

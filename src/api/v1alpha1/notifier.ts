@@ -18,10 +18,50 @@ import {
 export const NOTIFIER_TYPES = ["slack", "mattermost", "teams", "discord", "webhook", "log"] as const;
 export type NotifierType = (typeof NOTIFIER_TYPES)[number];
 
+/**
+ * Two modes: an incoming webhook (`webhookUrl`), or a Slack app's bot token (`botToken` + `channel`),
+ * which posts through the Web API so that events about one thing share a thread and carry buttons.
+ */
 const SlackNotifierConfigSchema = Type.Object(
-  { webhookUrl: ValueSourceSchema("the Slack webhook URL", { url: true }) },
   {
-    description: "Slack incoming webhook (https://api.slack.com/messaging/webhooks); messages use Block Kit.",
+    webhookUrl: Type.Optional(ValueSourceSchema("the Slack webhook URL", { url: true })),
+    botToken: Type.Optional(
+      ValueSourceSchema("the Slack app's bot token (xoxb-…, scope chat:write)", { url: false }),
+    ),
+    channel: Type.Optional(
+      Type.String({
+        description:
+          "With botToken: the channel to post to, by ID (C0123456789) or name (alerts); the app must be a member.",
+        minLength: 1,
+        maxLength: 256,
+      }),
+    ),
+    apiUrl: Type.Optional(
+      Type.String({
+        description: "With botToken: Slack's Web API base URL. Default https://slack.com/api/.",
+        maxLength: 2048,
+        pattern: "^https?://",
+      }),
+    ),
+  },
+  {
+    description:
+      "Slack: an incoming webhook (webhookUrl, https://api.slack.com/messaging/webhooks) or a Slack app (botToken and channel), which threads the events about one thing and offers buttons; messages use Block Kit.",
+    "x-kubernetes-validations": [
+      {
+        rule: "has(self.webhookUrl) != has(self.botToken)",
+        message:
+          "set exactly one of webhookUrl (an incoming webhook) or botToken (a Slack app, with channel)",
+      },
+      {
+        rule: "!has(self.botToken) || has(self.channel)",
+        message: "botToken needs channel: the channel ID or name the app posts to",
+      },
+      {
+        rule: "has(self.botToken) || (!has(self.channel) && !has(self.apiUrl))",
+        message: "channel and apiUrl apply only with botToken; an incoming webhook posts to its own channel",
+      },
+    ] satisfies CelRule[],
   },
 );
 export type SlackNotifierConfig = Static<typeof SlackNotifierConfigSchema>;

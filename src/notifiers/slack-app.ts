@@ -1,0 +1,150 @@
+/**
+ * Slack as an app: posts with a bot token through the Web API (chat.postMessage, chat.update), so that
+ * the events about one thing (threads.ts) share a thread — the first is the root, the later ones reply
+ * to it, and the one that resolves it (a resolved alert) turns the root green and replies too. An event
+ * about a Kubernetes object offers a "Describe" button that runs `kubectl describe` (object-commands.ts);
+ * clicks are handled by the interactive side, not here.
+ *
+ * Messages are the webhook mode's Block Kit rendering (slack.ts) within the same limits; `text` is the
+ * notification and fallback text.
+ */
+import type { CloudEvent } from "../events/cloudevent.ts";
+import { runCommandButton } from "../slack/buttons.ts";
+import type { SlackCallResult, SlackWebApi } from "../slack/web-api.ts";
+import { slack } from "./markup.ts";
+import { describeCommandOf } from "./object-commands.ts";
+import { DELIVERED, type DeliveryOutcome, type NotifierSink } from "./sink.ts";
+import { SLACK_LIMITS, slackMessage, type SlackBlock, type SlackMessage } from "./slack.ts";
+import { ThreadRoots } from "./thread-roots.ts";
+import { threadKeyOf } from "./threads.ts";
+
+/** Slack's green (https://slack.com/media-kit), for a root whose thread is resolved. */
+export const RESOLVED_COLOUR = "#2eb67d";
+
+/** A thread's root message: chat.update needs the channel's ID, which Slack returns, not its name. */
+export interface SlackThreadRoot {
+  channel: string;
+  ts: string;
+}
+
+/** Slack's answers that mean the root message is gone (deleted, or never ours): start a new thread. */
+const ROOT_GONE = new Set(["thread_not_found", "message_not_found", "cant_update_message"]);
+
+export interface SlackAppOptions {
+  api: SlackWebApi;
+  /** Channel ID or name. */
+  channel: string;
+  /** Shared by the sinks of one process so a reconfigured notifier keeps its threads. */
+  threads?: ThreadRoots<SlackThreadRoot>;
+}
+
+/** The message for an event: the Block Kit rendering plus, for a Kubernetes object, a Describe button. */
+export function renderSlackApp(event: CloudEvent): SlackMessage {
+  const message = slackMessage(event);
+  const command = describeCommandOf(event);
+  const button = command ? runCommandButton("Describe", command) : undefined;
+  if (!button) return message;
+  const blocks = message.attachments[0].blocks;
+  const actions = blocks.find((block) => block.type === "actions");
+  if (actions) (actions.elements as unknown[]).push(button);
+  else if (blocks.length < SLACK_LIMITS.blocks) blocks.push({ type: "actions", elements: [button] });
+  return message;
+}
+
+/** The root of a resolved thread: the resolving event's rendering, marked resolved, in green. */
+export function renderResolvedRoot(event: CloudEvent): SlackMessage {
+  const message = renderSlackApp(event);
+  const when = typeof event.time === "string" && event.time !== "" ? ` at ${event.time}` : "";
+  const marker: SlackBlock = {
+    type: "context",
+    elements: [
+      { type: "plain_text", text: slack.plain(`✅ Resolved${when}`, SLACK_LIMITS.fieldText), emoji: true },
+    ],
+  };
+  const [attachment] = message.attachments;
+  return {
+    ...message,
+    text: slack.text(`Resolved: ${message.text}`, SLACK_LIMITS.fallbackText),
+    attachments: [
+      { color: RESOLVED_COLOUR, blocks: [marker, ...attachment.blocks].slice(0, SLACK_LIMITS.blocks) },
+    ],
+  };
+}
+
+export class SlackAppSink implements NotifierSink {
+  readonly type = "slack";
+  readonly #api: SlackWebApi;
+  readonly #channel: string;
+  readonly #threads: ThreadRoots<SlackThreadRoot>;
+
+  constructor(options: SlackAppOptions) {
+    this.#api = options.api;
+    this.#channel = options.channel;
+    this.#threads = options.threads ?? new ThreadRoots();
+  }
+
+  async deliver(event: CloudEvent, signal: AbortSignal): Promise<DeliveryOutcome> {
+    const message = renderSlackApp(event);
+    const thread = threadKeyOf(event);
+    if (!thread) return outcomeOf(await this.#post(message, undefined, signal));
+    // Threads are per channel: two notifiers posting the same event to two channels each get one.
+    const key = `${this.#channel}\n${thread.key}`;
+    const root = this.#threads.get(key);
+    if (root) {
+      const answered = thread.resolves
+        ? await this.#resolve(root, event, message, signal)
+        : await this.#post(message, root, signal);
+      if (!(answered.kind === "permanent" && ROOT_GONE.has(answered.error))) {
+        if (answered.kind === "ok" && thread.resolves) this.#threads.delete(key);
+        return outcomeOf(answered);
+      }
+      this.#threads.delete(key);
+    }
+    const posted = await this.#post(message, undefined, signal);
+    // A resolution without a known root stands alone: there is nothing left to thread under it.
+    if (posted.kind === "ok" && !thread.resolves) {
+      const channel = posted.body.channel;
+      const ts = posted.body.ts;
+      if (typeof channel === "string" && typeof ts === "string") this.#threads.set(key, { channel, ts });
+    }
+    return outcomeOf(posted);
+  }
+
+  /** Marks the root resolved, then replies in its thread; chat.update is idempotent, so a retry may repeat it. */
+  async #resolve(
+    root: SlackThreadRoot,
+    event: CloudEvent,
+    message: SlackMessage,
+    signal: AbortSignal,
+  ): Promise<SlackCallResult> {
+    const updated = await this.#api.call(
+      "chat.update",
+      { channel: root.channel, ts: root.ts, ...renderResolvedRoot(event) },
+      signal,
+    );
+    if (updated.kind !== "ok") return updated;
+    return this.#post(message, root, signal);
+  }
+
+  #post(
+    message: SlackMessage,
+    root: SlackThreadRoot | undefined,
+    signal: AbortSignal,
+  ): Promise<SlackCallResult> {
+    const place = root ? { channel: root.channel, thread_ts: root.ts } : { channel: this.#channel };
+    return this.#api.call("chat.postMessage", { ...place, ...message }, signal);
+  }
+}
+
+function outcomeOf(result: SlackCallResult): DeliveryOutcome {
+  switch (result.kind) {
+    case "ok":
+      return DELIVERED;
+    case "retry":
+      return result.retryAfterMs === undefined
+        ? { kind: "retry", reason: result.reason }
+        : { kind: "retry", reason: result.reason, retryAfterMs: result.retryAfterMs };
+    case "permanent":
+      return { kind: "permanent", reason: result.reason };
+  }
+}
