@@ -299,7 +299,7 @@ export class DataPlane {
 
   /** The notifier's Slack app when it posts with a bot token; its Socket Mode when it has an app-level token. */
   async #slackApp(notifier: Notifier): Promise<SlackAppSettings | undefined> {
-    const slack = notifier.spec.slack as (typeof notifier.spec.slack & SlackAppMode) | undefined;
+    const slack = notifier.spec.slack;
     const appTokenSource = notifier.spec.commands?.slack?.appToken;
     if (!slack?.botToken) {
       if (appTokenSource) {
@@ -378,12 +378,6 @@ function sharedAppTokens(apps: SlackAppSettings[]): NotifierProblem[] {
     delete app.appToken;
   }
   return problems;
-}
-
-/** spec.slack's app mode (branch slack-web); until it is merged here, read as an extension. */
-interface SlackAppMode {
-  botToken?: ValueSource;
-  apiUrl?: string;
 }
 
 function originOf(url: string): string | undefined {

@@ -8,12 +8,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { CommandRequest, CommandResult } from "../commands/index.ts";
 import { formatReply } from "../ingress/chat/reply.ts";
 import type { Logger } from "../observability/logger.ts";
+import { BUTTON_LIMITS, RUN_COMMAND_ACTION_ID } from "./buttons.ts";
 import { RecentIds } from "./recent-ids.ts";
 import type { SocketModeEnvelope } from "./socket-mode.ts";
 import type { SlackWebApi } from "./web-api.ts";
-
-/** The action_id of the buttons that run their value as a command (see src/notifiers' Slack app mode). */
-export const RUN_ACTION_ID = "patchbay.run";
 
 /** An answer Slack refuses for now (a 429, a 5xx) is tried this often, waiting as Slack asks (at most 30 s). */
 const MAX_POST_ATTEMPTS = 3;
@@ -21,7 +19,7 @@ const MAX_POST_WAIT_MS = 30_000;
 const POST_TIMEOUT_MS = 10_000;
 
 /** Slack caps a button's value at 2,000 characters; a longer one did not come from our buttons. */
-const MAX_COMMAND_CHARS = 2_000;
+const MAX_COMMAND_CHARS = BUTTON_LIMITS.value;
 
 export interface SlackChatRequest {
   /** The command line; "" asks for the help. */
@@ -148,7 +146,7 @@ export function requestsFromInteraction(payload: unknown): SlackChatRequest[] {
   if (interaction.type !== "block_actions") return [];
   const actions = interaction.actions;
   if (!Array.isArray(actions)) throw new MalformedSlackPayload("block_actions without an actions array");
-  const runs = actions.filter((action) => record(action, "an action").action_id === RUN_ACTION_ID);
+  const runs = actions.filter((action) => record(action, "an action").action_id === RUN_COMMAND_ACTION_ID);
   if (runs.length === 0) return [];
   const user = text(record(interaction.user, "user").id, "user.id");
   const message = record(interaction.message, "message");

@@ -346,7 +346,14 @@ export const NotifierSpecSchema = Type.Object(
   },
   {
     description: "Desired state of the notifier.",
-    "x-kubernetes-validations": blockRules,
+    "x-kubernetes-validations": [
+      ...blockRules,
+      {
+        rule: "!has(self.commands) || !has(self.commands.slack) || !has(self.commands.slack.appToken) || (has(self.slack) && has(self.slack.botToken))",
+        message:
+          "commands.slack.appToken (Socket Mode) needs slack.botToken: the answers are posted as the Slack app",
+      },
+    ] satisfies CelRule[],
   },
 );
 export type NotifierSpec = Static<typeof NotifierSpecSchema>;
