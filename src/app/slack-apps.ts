@@ -6,6 +6,7 @@
  * connection opened before the old is closed), one that is gone is closed.
  */
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../observability/logger.ts";
 import { SlackChatRequests, type CommandRunner } from "../slack/chat-requests.ts";
 import { SlackSocketMode } from "../slack/socket-mode.ts";
@@ -22,6 +23,9 @@ export interface SlackAppSettings {
   allowedExecutors?: readonly string[];
 }
 
+/** How long a replaced connection stays while its successor connects. */
+const HANDOVER_MS = 10_000;
+
 interface RunningApp {
   /** A digest of the settings, so a change is seen without keeping a second copy of the tokens. */
   digest: string;
@@ -33,6 +37,8 @@ export class SlackApps {
   readonly #commands: CommandRunner;
   readonly #log: Logger;
   #running = new Map<string, RunningApp>();
+  /** Replaced apps still open while their successors connect. */
+  readonly #retiring = new Set<RunningApp>();
 
   constructor(commands: CommandRunner, log: Logger) {
     this.#commands = commands;
@@ -42,7 +48,6 @@ export class SlackApps {
   /** Starts, keeps, replaces and closes apps so that exactly these run; returns each notifier's requests. */
   set(apps: readonly SlackAppSettings[]): Map<string, SlackChatRequests> {
     const next = new Map<string, RunningApp>();
-    const retired: RunningApp[] = [];
     for (const settings of apps) {
       const digest = digestOf(settings);
       const current = this.#running.get(settings.notifier);
@@ -50,20 +55,34 @@ export class SlackApps {
         next.set(settings.notifier, current);
         continue;
       }
-      if (current) retired.push(current);
-      next.set(settings.notifier, this.#start(settings, digest));
+      const replacement = this.#start(settings, digest);
+      next.set(settings.notifier, replacement);
+      // Slack keeps a connection to send to: the old one goes once the new one said hello (or gave up).
+      if (current) void this.#retire(current, replacement.socket?.firstConnection);
     }
-    for (const [name, app] of this.#running) if (!next.has(name)) retired.push(app);
+    for (const [name, app] of this.#running) if (!next.has(name)) void this.#retire(app);
     this.#running = next;
-    // Closed after the new ones started: Slack has a connection to send to throughout.
-    for (const app of retired) void closeApp(app);
     return new Map([...next].map(([name, app]) => [name, app.requests]));
   }
 
   async close(): Promise<void> {
-    const apps = [...this.#running.values()];
+    const apps = [...this.#running.values(), ...this.#retiring];
     this.#running = new Map();
+    this.#retiring.clear();
     await Promise.all(apps.map(closeApp));
+  }
+
+  async #retire(app: RunningApp, successorConnected?: Promise<void>): Promise<void> {
+    this.#retiring.add(app);
+    if (successorConnected && app.socket) {
+      const handover = new AbortController();
+      await Promise.race([
+        successorConnected,
+        sleep(HANDOVER_MS, undefined, { signal: handover.signal }),
+      ]).catch(() => {});
+      handover.abort();
+    }
+    if (this.#retiring.delete(app)) await closeApp(app);
   }
 
   #start(settings: SlackAppSettings, digest: string): RunningApp {

@@ -56,8 +56,12 @@ export class SlackSocketMode {
   #reconnecting = false;
   #replacing = false;
   #closed = false;
+  /** Resolves once the first connection said hello, or on close(). */
+  readonly firstConnection: Promise<void>;
+  #firstConnected!: () => void;
 
   constructor(options: SocketModeOptions) {
+    this.firstConnection = new Promise((resolve) => (this.#firstConnected = resolve));
     this.#options = options;
     this.#log = options.log;
     this.#backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
@@ -76,6 +80,7 @@ export class SlackSocketMode {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#firstConnected();
     this.#abort.abort();
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
@@ -95,6 +100,7 @@ export class SlackSocketMode {
         try {
           this.#active = await this.#open();
           this.#backoff.reset();
+          this.#firstConnected();
           return;
         } catch (err) {
           delay = this.#backoff.next();

@@ -142,6 +142,8 @@ describe("Slack Socket Mode client", () => {
     assert.equal(second!.open, true);
     await waitFor(() => !slack.connections()[0]!.open, { what: "the old connection closed by the client" });
     assert.equal(first!.number, 1);
+    const [old, replacement] = slack.connections();
+    assert.ok(old!.closedAt! >= replacement!.openedAt, "the old connection closed after the new one opened");
     const id = slack.send("interactive", { after: "refresh" });
     await waitFor(() => handledIds().includes(id), { what: "an envelope on the new connection" });
     assert.equal(slack.sent.at(-1)!.connection, 2);

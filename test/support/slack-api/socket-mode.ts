@@ -55,8 +55,8 @@ export interface RecordedAck {
 }
 
 export interface SocketModeStandIn {
-  /** Connections that said hello, in order (1-based numbers), and whether each is still open. */
-  connections(): { number: number; open: boolean }[];
+  /** Connections that said hello, in order (1-based numbers): whether each is open, when it opened and closed. */
+  connections(): { number: number; open: boolean; openedAt: number; closedAt?: number }[];
   /** Every envelope frame sent, re-sends included. */
   readonly sent: SentEnvelope[];
   readonly acks: RecordedAck[];
@@ -78,6 +78,9 @@ interface Connection {
   number: number;
   socket: WebSocket;
   open: boolean;
+  /** performance.now() at the upgrade, and when the socket closed. */
+  openedAt: number;
+  closedAt?: number;
 }
 
 interface Pending {
@@ -190,12 +193,18 @@ export function attachSocketMode(
     if (!tickets.delete(ticket)) return refuse("401 Unauthorized");
     if (connections.filter((c) => c.open).length >= MAX_CONNECTIONS) return refuse("429 Too Many Requests");
     server.handleUpgrade(request, socket, head, (ws) => {
-      const connection: Connection = { number: connections.length + 1, socket: ws, open: true };
+      const connection: Connection = {
+        number: connections.length + 1,
+        socket: ws,
+        open: true,
+        openedAt: performance.now(),
+      };
       connections.push(connection);
       ws.on("message", (data, isBinary) => onFrame(connection, data, isBinary));
       ws.on("error", () => {});
       ws.on("close", () => {
         connection.open = false;
+        connection.closedAt = performance.now();
         // What was sent here and not acknowledged goes again, as Slack does after a lost connection.
         for (const item of pending.values()) {
           if (item.connection === connection && !item.acked) resend(item);
@@ -215,7 +224,8 @@ export function attachSocketMode(
   standIn.server.on("upgrade", onUpgrade);
 
   return {
-    connections: () => connections.map(({ number, open }) => ({ number, open })),
+    connections: () =>
+      connections.map(({ number, open, openedAt, closedAt }) => ({ number, open, openedAt, closedAt })),
     sent,
     acks,
     problems,
