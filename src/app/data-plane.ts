@@ -134,7 +134,11 @@ export class DataPlane {
       maxConcurrentPerExecutor: limits.executorConcurrency,
       maxWaitingPerExecutor: limits.executorQueue,
     });
-    this.#slackApps = new SlackApps(this.#dispatcher, this.#log.child({ component: "slack" }));
+    this.#slackApps = new SlackApps({
+      commands: this.#dispatcher,
+      responseUrls: responseUrlPolicyFromEnv(process.env),
+      log: this.#log.child({ component: "slack" }),
+    });
     this.#actions = new ActionEngine({
       dispatch: (request) => this.#dispatcher.dispatch(request),
       publish: (event) => this.router.publish(event),

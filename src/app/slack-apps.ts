@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { ResponseUrlPolicy } from "../ingress/index.ts";
 import type { Logger } from "../observability/logger.ts";
 import { SlackChatRequests, type CommandRunner } from "../slack/chat-requests.ts";
 import { SlackSocketMode } from "../slack/socket-mode.ts";
@@ -33,16 +34,21 @@ interface RunningApp {
   socket?: SlackSocketMode;
 }
 
+export interface SlackAppsOptions {
+  commands: CommandRunner;
+  /** Where slash commands that arrive over Socket Mode may be answered (their response_url). */
+  responseUrls: ResponseUrlPolicy;
+  log: Logger;
+}
+
 export class SlackApps {
-  readonly #commands: CommandRunner;
-  readonly #log: Logger;
+  readonly #options: SlackAppsOptions;
   #running = new Map<string, RunningApp>();
   /** Replaced apps still open while their successors connect. */
   readonly #retiring = new Set<RunningApp>();
 
-  constructor(commands: CommandRunner, log: Logger) {
-    this.#commands = commands;
-    this.#log = log;
+  constructor(options: SlackAppsOptions) {
+    this.#options = options;
   }
 
   /** Starts, keeps, replaces and closes apps so that exactly these run; returns each notifier's requests. */
@@ -86,10 +92,11 @@ export class SlackApps {
   }
 
   #start(settings: SlackAppSettings, digest: string): RunningApp {
-    const log = this.#log.child({ notifier: settings.notifier });
+    const log = this.#options.log.child({ notifier: settings.notifier });
     const requests = new SlackChatRequests({
       notifier: settings.notifier,
-      commands: this.#commands,
+      commands: this.#options.commands,
+      responseUrls: this.#options.responseUrls,
       allowedExecutors: settings.allowedExecutors,
       api: new SlackWebApi({ token: settings.botToken, apiUrl: settings.apiUrl }),
       log,

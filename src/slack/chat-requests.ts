@@ -6,7 +6,8 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CommandRequest, CommandResult } from "../commands/index.ts";
-import { formatReply } from "../ingress/chat/reply.ts";
+import { formatReply, postReply } from "../ingress/chat/reply.ts";
+import { refusedResponseUrl, type ResponseUrlPolicy } from "../ingress/chat/response-url.ts";
 import type { Logger } from "../observability/logger.ts";
 import { BUTTON_LIMITS, RUN_COMMAND_ACTION_ID } from "./buttons.ts";
 import { RecentIds } from "./recent-ids.ts";
@@ -48,6 +49,8 @@ export interface SlackChatRequestsOptions {
   allowedExecutors?: readonly string[];
   /** The Web API with the notifier's bot token: chat.postMessage. */
   api: Pick<SlackWebApi, "call">;
+  /** Where a slash command's answer may be posted (its response_url); default Slack's hooks.slack.com. */
+  responseUrls?: ResponseUrlPolicy;
   log: Logger;
 }
 
@@ -67,6 +70,7 @@ export class SlackChatRequests {
     try {
       if (envelope.type === "interactive") this.handleInteraction(envelope.payload);
       else if (envelope.type === "events_api") this.handleEventCallback(envelope.payload);
+      else if (envelope.type === "slash_commands") this.#handleSlashCommand(envelope.payload);
     } catch (err) {
       this.#options.log.warn("Slack: an envelope's payload is not what Slack sends; ignored", {
         notifier: this.#options.notifier,
@@ -119,6 +123,41 @@ export class SlackChatRequests {
         error: (err as Error).message,
       });
     }
+  }
+
+  /**
+   * With Socket Mode on, Slack sends the app's slash commands over the socket instead of to the HTTP
+   * endpoint: the same fields, as JSON. Answered, as over HTTP, through the response_url.
+   */
+  #handleSlashCommand(payload: unknown): void {
+    const slash = record(payload, "the slash command");
+    const responseUrl = text(slash.response_url, "response_url");
+    const user = text(slash.user_id, "user_id");
+    const channel = typeof slash.channel_id === "string" ? slash.channel_id : "";
+    const command = (typeof slash.text === "string" ? slash.text.trim() : "") || "help";
+    let url: URL;
+    try {
+      url = new URL(responseUrl);
+    } catch {
+      throw new MalformedSlackPayload("response_url is not a URL");
+    }
+    const { notifier, commands, allowedExecutors, log } = this.#options;
+    const policy = this.#options.responseUrls ?? {};
+    const refusal = refusedResponseUrl(url, { platform: "slack" }, policy);
+    if (refusal) {
+      log.warn("Slack: a slash command's response_url was refused; not run", { notifier, reason: refusal });
+      return;
+    }
+    void commands
+      .dispatch({ command, user, notifier, channel, allowedExecutors })
+      .then((result) => postReply(url.href, formatReply("slack", command, result), POST_TIMEOUT_MS, policy))
+      .then(
+        ({ ok, detail }) => {
+          if (!ok) log.warn("Slack: could not post a slash command's answer", { notifier, error: detail });
+        },
+        (err: unknown) =>
+          log.warn("Slack: a slash command failed", { notifier, error: (err as Error).message }),
+      );
   }
 
   /** Answers not yet posted are given up (their commands may still finish). */
