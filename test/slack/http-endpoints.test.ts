@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import fc from "fast-check";
 import type { RunningPlugin } from "@patchbay/sdk";
 import { CommandDispatcher, type CommandRequest } from "../../src/commands/index.ts";
 import type { ChatChannel, RunningIngress } from "../../src/ingress/index.ts";
@@ -28,6 +29,7 @@ import {
   postSignedBySlack,
   type ButtonClick,
 } from "../support/slack-api/requests.ts";
+import { contractBreach } from "../reliability/support/http.ts";
 import { waitFor } from "../support/wait.ts";
 
 const SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
@@ -327,5 +329,61 @@ describe("Slack app endpoints over HTTP", () => {
     assert.match(answer!.text!, /Commands available in this channel/);
     assert.match(answer!.text!, /`echo` \(echo\)/);
     assert.doesNotMatch(answer!.text!, /kubectl/);
+  });
+  test("fuzzed, correctly signed bodies: never a 5xx, every refusal a JSON error, the server keeps serving", async () => {
+    const ts = await notification();
+    // Shapes near what Slack sends, with any field replaced by anything, and anything at all.
+    const clicked = blockActionsPayload({
+      value: "echo fuzz",
+      user: "U0FUZZ",
+      channel: CHANNEL,
+      messageTs: ts,
+    });
+    const mentioned = appMentionCallback({
+      text: "<@U0BOT> echo fuzz",
+      user: "U0FUZZ",
+      channel: CHANNEL,
+      ts,
+    });
+    const mutated = (base: Record<string, unknown>) =>
+      fc
+        .record({ key: fc.constantFrom(...Object.keys(base)), value: fc.jsonValue() })
+        .map(({ key, value }) => ({ ...base, [key]: value }));
+    const json = fc.oneof(mutated(clicked), mutated(mentioned), fc.jsonValue(), fc.string());
+    const requests = fc.oneof(
+      json.map((value) => ({
+        endpoint: "interactivity",
+        body: interactivityForm(value),
+        contentType: FORM,
+      })),
+      json.map((value) => ({
+        endpoint: "events",
+        body: JSON.stringify(value),
+        contentType: "application/json",
+      })),
+      fc.string().map((body) => ({ endpoint: "interactivity", body, contentType: FORM })),
+      fc.string().map((body) => ({ endpoint: "events", body, contentType: "application/json" })),
+    );
+    const statuses: Record<number, number> = {};
+    await fc.assert(
+      fc.asyncProperty(requests, async ({ endpoint, body, contentType }) => {
+        const response = await postSignedBySlack(`${ingress.url}/chat/slack/team-slack/${endpoint}`, body, {
+          secret: SIGNING_SECRET,
+          contentType,
+        });
+        const answer = { status: response.status, headers: {}, body: await response.text() };
+        statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
+        const breach = contractBreach(answer);
+        assert.equal(breach, undefined, `${endpoint} ${body.slice(0, 200)}: ${breach}`);
+      }),
+      { numRuns: 200 },
+    );
+    assert.ok((statuses[400] ?? 0) > 0 && (statuses[200] ?? 0) > 0, JSON.stringify(statuses));
+    const still = await click({ value: "echo still serving", messageTs: ts });
+    assert.equal(still.status, 200);
+    await waitFor(() => replies(ts).some((reply) => reply.text?.includes("still serving")), {
+      what: "an answer after the fuzzing",
+      timeoutMs: 20_000,
+    });
   });
 });
