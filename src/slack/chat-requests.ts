@@ -188,13 +188,17 @@ export function requestsFromInteraction(payload: unknown): SlackChatRequest[] {
   const runs = actions.filter((action) => record(action, "an action").action_id === RUN_COMMAND_ACTION_ID);
   if (runs.length === 0) return [];
   const user = text(record(interaction.user, "user").id, "user.id");
-  const message = record(interaction.message, "message");
+  // An ephemeral message comes without `message`; its container names it.
+  const message = optionalRecord(interaction.message);
   const container = optionalRecord(interaction.container);
   const channel = text(
     optionalRecord(interaction.channel)?.id ?? container?.channel_id,
     "channel.id (or container.channel_id)",
   );
-  const threadTs = text(message.thread_ts ?? message.ts ?? container?.message_ts, "message.ts");
+  const threadTs = text(
+    message?.thread_ts ?? container?.thread_ts ?? message?.ts ?? container?.message_ts,
+    "message.ts (or container.message_ts)",
+  );
   return runs.map((action) => {
     const command = text((action as Record<string, unknown>).value, "the button's value");
     if (command.length > MAX_COMMAND_CHARS) {

@@ -37,7 +37,12 @@ describe("a button click", () => {
       Object.fromEntries(Object.entries(payload).filter(([key]) => key !== field));
     assert.throws(() => requestsFromInteraction("text"), MalformedSlackPayload);
     assert.throws(() => requestsFromInteraction(without("user")), /user is not a JSON object/);
-    assert.throws(() => requestsFromInteraction(without("message")), /message is not a JSON object/);
+    assert.throws(
+      () => requestsFromInteraction({ ...without("message"), container: { channel_id: "C1" } }),
+      /message\.ts \(or container\.message_ts\) is missing/,
+    );
+    // An ephemeral message has no `message`: its container says where it is.
+    assert.equal(requestsFromInteraction(without("message"))[0]!.threadTs, "1.000100");
     assert.throws(() => requestsFromInteraction({ ...without("channel"), container: {} }), /channel\.id/);
     assert.throws(() => requestsFromInteraction({ ...payload, actions: "x" }), /without an actions array/);
     assert.throws(
