@@ -137,6 +137,7 @@ export class DataPlane {
     this.#slackApps = new SlackApps({
       commands: this.#dispatcher,
       responseUrls: responseUrlPolicyFromEnv(process.env),
+      registry: this.registry,
       log: this.#log.child({ component: "slack" }),
     });
     this.#actions = new ActionEngine({

@@ -7,11 +7,13 @@
  */
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Registry } from "prom-client";
 import type { ResponseUrlPolicy } from "../ingress/index.ts";
 import type { Logger } from "../observability/logger.ts";
 import { SlackChatRequests, type CommandRunner } from "../slack/chat-requests.ts";
 import { SlackSocketMode } from "../slack/socket-mode.ts";
 import { SlackWebApi } from "../slack/web-api.ts";
+import { slackMetrics, type SlackMetrics } from "./slack-metrics.ts";
 
 export interface SlackAppSettings {
   notifier: string;
@@ -23,6 +25,9 @@ export interface SlackAppSettings {
   apiUrl?: string;
   allowedExecutors?: readonly string[];
 }
+
+/** Envelope types as metric labels; anything else Slack may add is counted as "other". */
+const ENVELOPE_TYPES = new Set(["interactive", "events_api", "slash_commands"]);
 
 /** How long a replaced connection stays while its successor connects. */
 const HANDOVER_MS = 10_000;
@@ -38,17 +43,24 @@ export interface SlackAppsOptions {
   commands: CommandRunner;
   /** Where slash commands that arrive over Socket Mode may be answered (their response_url). */
   responseUrls: ResponseUrlPolicy;
+  registry: Registry;
   log: Logger;
 }
 
 export class SlackApps {
   readonly #options: SlackAppsOptions;
+  readonly #metrics: SlackMetrics;
   #running = new Map<string, RunningApp>();
   /** Replaced apps still open while their successors connect. */
   readonly #retiring = new Set<RunningApp>();
 
   constructor(options: SlackAppsOptions) {
     this.#options = options;
+    this.#metrics = slackMetrics(options.registry, () =>
+      [...this.#running]
+        .filter(([, app]) => app.socket)
+        .map(([notifier, app]) => [notifier, app.socket!.connected]),
+    );
   }
 
   /** Starts, keeps, replaces and closes apps so that exactly these run; returns each notifier's requests. */
@@ -104,7 +116,11 @@ export class SlackApps {
     if (!settings.appToken) return { digest, requests };
     const socket = new SlackSocketMode({
       api: new SlackWebApi({ token: settings.appToken, apiUrl: settings.apiUrl }),
-      onEnvelope: (envelope) => requests.handleEnvelope(envelope),
+      onEnvelope: (envelope) => {
+        const type = ENVELOPE_TYPES.has(envelope.type) ? envelope.type : "other";
+        this.#metrics.envelopes.inc({ notifier: settings.notifier, type });
+        requests.handleEnvelope(envelope);
+      },
       log,
     });
     socket.start();

@@ -74,6 +74,21 @@ describe("Socket Mode connections in the data plane", () => {
     assert.equal(opensWith(APP_TOKEN_A), 1);
   });
 
+  it("reports the connection and the envelopes it handled on /metrics", async () => {
+    await waitFor(
+      async () =>
+        (await plane.registry.metrics()).includes('patchbay_slack_socket_mode_connected{notifier="ops"} 1'),
+      {
+        what: "the connected gauge",
+      },
+    );
+    const id = socketMode.send("interactive", { type: "shortcut" });
+    await waitFor(() => socketMode.acked(id), { what: "the ack" });
+    const text = await plane.registry.metrics();
+    assert.match(text, /patchbay_slack_socket_mode_envelopes_total\{notifier="ops",type="interactive"\} 1/);
+    assert.doesNotMatch(text, /patchbay_slack_socket_mode_connected\{notifier="http-only"/);
+  });
+
   it("keeps the connection when a notifier changes in what Socket Mode does not use", async () => {
     const problems = await plane.setNotifiers([
       notifier("ops", "APP_A", { filter: { minSeverity: "warning" } }),
@@ -122,5 +137,9 @@ describe("Socket Mode connections in the data plane", () => {
     await waitFor(() => open().length === 1, { what: "opened again" });
     await plane.stop(100);
     await waitFor(() => open().length === 0, { what: "closed on stop" });
+    assert.match(
+      await plane.registry.metrics(),
+      /^patchbay_slack_socket_mode_connected 0$|^(?![\s\S]*connected\{)/m,
+    );
   });
 });
