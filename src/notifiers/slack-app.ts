@@ -14,6 +14,7 @@ import type { SlackCallResult, SlackWebApi } from "../slack/web-api.ts";
 import { slack } from "./markup.ts";
 import { describeCommandOf } from "./object-commands.ts";
 import { DELIVERED, type DeliveryOutcome, type NotifierSink } from "./sink.ts";
+import type { RenderOptions } from "./render.ts";
 import { SLACK_LIMITS, slackMessage, type SlackBlock, type SlackMessage } from "./slack.ts";
 import { ThreadRoots } from "./thread-roots.ts";
 import { threadKeyOf } from "./threads.ts";
@@ -39,8 +40,9 @@ export interface SlackAppOptions {
 }
 
 /** The message for an event: the Block Kit rendering plus, for a Kubernetes object, a Describe button. */
-export function renderSlackApp(event: CloudEvent): SlackMessage {
-  const message = slackMessage(event);
+export function renderSlackApp(event: CloudEvent, options: RenderOptions = {}): SlackMessage {
+  const message = slackMessage(event, options);
+  if (options.bare) return message;
   const command = describeCommandOf(event);
   const button = command ? runCommandButton("Describe", command) : undefined;
   if (!button) return message;
@@ -52,8 +54,8 @@ export function renderSlackApp(event: CloudEvent): SlackMessage {
 }
 
 /** The root of a resolved thread: the resolving event's rendering, marked resolved, in green. */
-export function renderResolvedRoot(event: CloudEvent): SlackMessage {
-  const message = renderSlackApp(event);
+export function renderResolvedRoot(event: CloudEvent, options: RenderOptions = {}): SlackMessage {
+  const message = renderSlackApp(event, options);
   const when = typeof event.time === "string" && event.time !== "" ? ` at ${event.time}` : "";
   const marker: SlackBlock = {
     type: "context",
@@ -84,23 +86,22 @@ export class SlackAppSink implements NotifierSink {
   }
 
   async deliver(event: CloudEvent, signal: AbortSignal): Promise<DeliveryOutcome> {
-    const message = renderSlackApp(event);
     const thread = threadKeyOf(event);
-    if (!thread) return outcomeOf(await this.#post(message, undefined, signal));
+    if (!thread) return outcomeOf(await this.#post(event, undefined, signal));
     // Threads are per channel: two notifiers posting the same event to two channels each get one.
     const key = `${this.#channel}\n${thread.key}`;
     const root = this.#threads.get(key);
     if (root) {
       const answered = thread.resolves
-        ? await this.#resolve(root, event, message, signal)
-        : await this.#post(message, root, signal);
+        ? await this.#resolve(root, event, signal)
+        : await this.#post(event, root, signal);
       if (!(answered.kind === "permanent" && ROOT_GONE.has(answered.error))) {
         if (answered.kind === "ok" && thread.resolves) this.#threads.delete(key);
         return outcomeOf(answered);
       }
       this.#threads.delete(key);
     }
-    const posted = await this.#post(message, undefined, signal);
+    const posted = await this.#post(event, undefined, signal);
     // A resolution without a known root stands alone: there is nothing left to thread under it.
     if (posted.kind === "ok" && !thread.resolves) {
       const channel = posted.body.channel;
@@ -111,28 +112,40 @@ export class SlackAppSink implements NotifierSink {
   }
 
   /** Marks the root resolved, then replies in its thread; chat.update is idempotent, so a retry may repeat it. */
-  async #resolve(
-    root: SlackThreadRoot,
-    event: CloudEvent,
-    message: SlackMessage,
-    signal: AbortSignal,
-  ): Promise<SlackCallResult> {
-    const updated = await this.#api.call(
+  async #resolve(root: SlackThreadRoot, event: CloudEvent, signal: AbortSignal): Promise<SlackCallResult> {
+    const place = { channel: root.channel, ts: root.ts };
+    const updated = await this.#call(
       "chat.update",
-      { channel: root.channel, ts: root.ts, ...renderResolvedRoot(event) },
+      place,
+      (options) => renderResolvedRoot(event, options),
       signal,
     );
     if (updated.kind !== "ok") return updated;
-    return this.#post(message, root, signal);
+    return this.#post(event, root, signal);
   }
 
-  #post(
-    message: SlackMessage,
-    root: SlackThreadRoot | undefined,
+  #post(event: CloudEvent, root: SlackThreadRoot | undefined, signal: AbortSignal): Promise<SlackCallResult> {
+    const place: Record<string, string> = root
+      ? { channel: root.channel, thread_ts: root.ts }
+      : { channel: this.#channel };
+    return this.#call("chat.postMessage", place, (options) => renderSlackApp(event, options), signal);
+  }
+
+  /**
+   * Sends the full message and, if Slack refuses its blocks, once more without the optional parts (the
+   * link and the buttons), as the webhook mode does on a 400: only a refused bare message is permanent.
+   */
+  async #call(
+    method: string,
+    place: Record<string, string>,
+    render: (options: RenderOptions) => SlackMessage,
     signal: AbortSignal,
   ): Promise<SlackCallResult> {
-    const place = root ? { channel: root.channel, thread_ts: root.ts } : { channel: this.#channel };
-    return this.#api.call("chat.postMessage", { ...place, ...message }, signal);
+    const full = await this.#api.call(method, { ...place, ...render({}) }, signal);
+    if (!(full.kind === "permanent" && full.error === "invalid_blocks")) return full;
+    const bare = await this.#api.call(method, { ...place, ...render({ bare: true }) }, signal);
+    if (bare.kind !== "permanent") return bare;
+    return { ...bare, reason: `${full.reason}; without its optional parts: ${bare.reason}` };
   }
 }
 

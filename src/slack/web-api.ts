@@ -9,7 +9,8 @@
  * for logs and delivery outcomes that names the method and the error, and never the token.
  *
  * The client paces itself per Slack's documented method limits (see METHOD_RATE_LIMITS) and, after a
- * 429, holds that method (or channel) back until Retry-After has passed, answering `retry` without a call.
+ * 429, holds that method (per channel for chat.postMessage) back until Retry-After has passed, answering
+ * `retry` without a call.
  */
 import { redactKnownSecrets } from "../observability/redact.ts";
 import { parseRetryAfter } from "../notifiers/http.ts";
@@ -69,7 +70,8 @@ export interface SlackWebApiOptions {
 }
 
 interface Pace {
-  bucket: TokenBucket;
+  /** Absent for methods without a documented limit here: only a 429 holds those back. */
+  bucket?: TokenBucket;
   /** Date.now() before which Slack asked (by a 429) not to call again. */
   heldUntil: number;
 }
@@ -96,23 +98,21 @@ export class SlackWebApi {
    */
   async call(method: string, body: Record<string, unknown>, signal: AbortSignal): Promise<SlackCallResult> {
     const pace = this.#paceFor(method, body);
-    if (pace) {
-      const held = pace.heldUntil - Date.now();
-      if (held > 0) {
-        return {
-          kind: "retry",
-          error: "ratelimited",
-          reason: `Slack ${method}: rate limited, held back for another ${held} ms`,
-          retryAfterMs: held,
-        };
-      }
-      const waited = await this.#waitForToken(pace.bucket, signal);
-      if (!waited)
-        return { kind: "retry", error: "aborted", reason: `Slack ${method}: ${abortReason(signal)}` };
+    const held = pace.heldUntil - Date.now();
+    if (held > 0) {
+      return {
+        kind: "retry",
+        error: "ratelimited",
+        reason: `Slack ${method}: rate limited, held back for another ${held} ms`,
+        retryAfterMs: held,
+      };
+    }
+    if (pace.bucket && !(await this.#waitForToken(pace.bucket, signal))) {
+      return { kind: "retry", error: "aborted", reason: `Slack ${method}: ${abortReason(signal)}` };
     }
     const result = await this.#post(method, body, signal);
     if (result.kind === "ok") this.#learnChannelId(body.channel, result.body.channel);
-    if (pace && result.kind === "retry" && result.error === "ratelimited" && result.retryAfterMs) {
+    if (result.kind === "retry" && result.error === "ratelimited" && result.retryAfterMs) {
       pace.heldUntil = Date.now() + result.retryAfterMs;
     }
     return result;
@@ -174,14 +174,14 @@ export class SlackWebApi {
       : { kind: "permanent", error, reason };
   }
 
-  #paceFor(method: string, body: Record<string, unknown>): Pace | undefined {
-    const limit = this.#limits[method];
-    if (!limit) return undefined;
+  #paceFor(method: string, body: Record<string, unknown>): Pace {
+    const limit: MethodRateLimit | undefined = this.#limits[method];
     const channel = typeof body.channel === "string" ? body.channel : "";
-    const key = limit.perChannel ? `${method}\n${this.#channelIds.get(channel) ?? channel}` : method;
+    const key = limit?.perChannel ? `${method}\n${this.#channelIds.get(channel) ?? channel}` : method;
     let pace = this.#paces.get(key);
     if (!pace) {
-      pace = { bucket: new TokenBucket(limit.ratePerSecond, limit.burst, Date.now()), heldUntil: 0 };
+      const bucket = limit && new TokenBucket(limit.ratePerSecond, limit.burst, Date.now());
+      pace = bucket ? { bucket, heldUntil: 0 } : { heldUntil: 0 };
       this.#paces.set(key, pace);
     }
     return pace;

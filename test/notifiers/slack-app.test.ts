@@ -272,6 +272,37 @@ describe("Slack app delivery outcomes", () => {
     assert.match(unknown.kind === "permanent" ? unknown.reason : "", /channel_not_found/);
   });
 
+  test("refused blocks are sent once more without the link and buttons; a refused bare message is permanent", async () => {
+    // The renderer takes any http(s) link without spaces; Slack refuses a button URL it cannot parse.
+    const badLink = event("l1", {
+      data: {
+        message: "link Slack refuses",
+        generatorURL: "http://[bad-host/graph",
+        involvedObject: { kind: "Pod", name: "web-1", namespace: "shop" },
+      },
+    });
+    const before = slack.calls.length;
+    assert.deepEqual(await sink().deliver(badLink, signal()), { kind: "delivered" });
+    const [refused, bare] = slack.calls.slice(before);
+    assert.equal((refused!.answer as { error: string }).error, "invalid_blocks");
+    assert.equal((bare!.answer as { ok: boolean }).ok, true);
+    const stored = slack.messages(CHANNEL).at(-1)!;
+    assert.match(stored.text!, /link Slack refuses/);
+    assert.deepEqual(buttonsOf(stored), [], "the bare message has neither the link nor the Describe button");
+
+    const refusing = await startSlackApiStandIn();
+    cleanups.push(() => refusing.close());
+    refusing.handle("chat.postMessage", () => ({ ok: false, error: "invalid_blocks" }));
+    const api = new SlackWebApi({ token: DEFAULT_BOT_TOKEN, apiUrl: refusing.apiUrl });
+    const outcome = await new SlackAppSink({ api, channel: "alerts" }).deliver(badLink, signal());
+    assert.equal(outcome.kind, "permanent");
+    assert.match(
+      outcome.kind === "permanent" ? outcome.reason : "",
+      /: invalid_blocks; without its optional parts: Slack chat\.postMessage: invalid_blocks$/,
+    );
+    assert.equal(refusing.calls.length, 2, "one bare attempt, no more");
+  });
+
   test("a huge event (title, subject, fields, data) stays within Slack's limits, threaded and resolved", async () => {
     const huge = (id: string, status: "firing" | "resolved") => ({
       ...alert(id, "fp-huge", status, "T".repeat(10_000)),

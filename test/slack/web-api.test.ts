@@ -86,6 +86,13 @@ describe("SlackWebApi", () => {
     assert.equal(slack.calls.length, callsBefore, "a held-back call does not reach Slack");
     const other = await client.call("auth.test", {}, signal());
     assert.equal(other.kind, "ok", "other methods are not held back");
+    slack.rateLimitNext(1, 1);
+    assert.equal((await client.call("auth.test", {}, signal())).kind, "retry");
+    const unpaced = await client.call("auth.test", {}, signal());
+    assert.ok(
+      unpaced.kind === "retry" && unpaced.retryAfterMs! <= 1000,
+      "a method without a bucket is held too",
+    );
   });
 
   test("Slack's transient errors, 5xx, a non-JSON answer and a refused connection are retries", async () => {

@@ -154,8 +154,13 @@ function checkElement(element: unknown, at: string, actionIds: Set<string>): Pro
   }
   if (element.value !== undefined)
     problems.push(...checkString(element.value, `${at}/value`, BLOCK_KIT_LIMITS.buttonValue));
-  if (element.url !== undefined)
-    problems.push(...checkString(element.url, `${at}/url`, BLOCK_KIT_LIMITS.url));
+  if (element.url !== undefined) {
+    const urlProblems = checkString(element.url, `${at}/url`, BLOCK_KIT_LIMITS.url);
+    if (urlProblems.length === 0 && !URL.canParse(element.url as string)) {
+      urlProblems.push(problem(`${at}/url`, "must be a valid URL"));
+    }
+    problems.push(...urlProblems);
+  }
   if (element.style !== undefined && element.style !== "primary" && element.style !== "danger") {
     problems.push(problem(`${at}/style`, "must be one of primary, danger"));
   }

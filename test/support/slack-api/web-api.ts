@@ -111,6 +111,11 @@ const JSON_TYPE = /^application\/json\s*(;|$)/i;
 export async function startSlackApiStandIn(options: SlackApiStandInOptions = {}): Promise<SlackApiStandIn> {
   const botTokens = new Set(options.botTokens ?? [DEFAULT_BOT_TOKEN]);
   const appTokens = new Set(options.appTokens ?? [DEFAULT_APP_TOKEN]);
+  // Slack's token types by prefix (https://api.slack.com/authentication/token-types).
+  for (const token of botTokens)
+    if (!token.startsWith("xoxb-")) throw new Error("a bot token starts with xoxb-");
+  for (const token of appTokens)
+    if (!token.startsWith("xapp-")) throw new Error("an app-level token starts with xapp-");
   const channels = (options.channels ?? [DEFAULT_CHANNEL]).map((c) => ({ member: true, ...c }));
   const calls: RecordedCall[] = [];
   const stored = new Map<string, StoredMessage[]>(channels.map((c) => [c.id, []]));
@@ -163,14 +168,13 @@ export async function startSlackApiStandIn(options: SlackApiStandInOptions = {})
     return undefined;
   };
 
-  const messageChannel = (body: Record<string, unknown>): StandInChannel | Record<string, unknown> => {
+  /** The channel a message goes to, or Slack's refusal. */
+  const channelError = (body: Record<string, unknown>): Record<string, unknown> | undefined => {
     const channel = channelOf(body.channel);
     if (!channel) return { ok: false, error: "channel_not_found" };
     if (!channel.member) return { ok: false, error: "not_in_channel" };
-    return channel;
+    return undefined;
   };
-  const isChannel = (value: StandInChannel | Record<string, unknown>): value is StandInChannel =>
-    typeof (value as StandInChannel).id === "string" && (value as Record<string, unknown>).ok === undefined;
 
   const content = (body: Record<string, unknown>) => ({
     ...(typeof body.text === "string" ? { text: body.text } : {}),
@@ -198,10 +202,9 @@ export async function startSlackApiStandIn(options: SlackApiStandInOptions = {})
   handlers.set("chat.postMessage", {
     tokenKind: "bot",
     handler: ({ body }) => {
-      const channel = messageChannel(body);
-      if (!isChannel(channel)) return channel;
-      const refused = contentError(body, true);
+      const refused = channelError(body) ?? contentError(body, true);
       if (refused) return refused;
+      const channel = channelOf(body.channel)!;
       let root: StoredMessage | undefined;
       if (body.thread_ts !== undefined) {
         root = findRoot(channel.id, body.thread_ts);
@@ -224,13 +227,14 @@ export async function startSlackApiStandIn(options: SlackApiStandInOptions = {})
   handlers.set("chat.update", {
     tokenKind: "bot",
     handler: ({ body }) => {
-      const channel = messageChannel(body);
-      if (!isChannel(channel)) return channel;
+      const refused = channelError(body);
+      if (refused) return refused;
+      const channel = channelOf(body.channel)!;
       if (typeof body.ts !== "string" || body.ts === "") return { ok: false, error: "invalid_arguments" };
       const message = findMessage(channel.id, body.ts);
       if (!message) return { ok: false, error: "message_not_found" };
-      const refused = contentError(body, false);
-      if (refused) return refused;
+      const invalid = contentError(body, false);
+      if (invalid) return invalid;
       Object.assign(message, content(body));
       message.edits++;
       return {
