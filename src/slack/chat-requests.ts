@@ -2,14 +2,20 @@
  * A command asked for in Slack — a "patchbay.run" button under a notification, or a mention of the app —
  * run through the command dispatcher as the person who asked, under the notifier's executor limits, and
  * answered in the thread it came from with chat.postMessage. The same for Socket Mode envelopes and
- * for the HTTP Events API and interactivity endpoints, whose payloads are the same JSON.
+ * for the HTTP Events API and interactivity endpoints, whose payloads are the same JSON (payloads.ts
+ * reads them). Slash commands that arrive over Socket Mode are answered through their response_url.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CommandRequest, CommandResult } from "../commands/index.ts";
 import { formatReply, postReply } from "../ingress/chat/reply.ts";
 import { refusedResponseUrl, type ResponseUrlPolicy } from "../ingress/chat/response-url.ts";
 import type { Logger } from "../observability/logger.ts";
-import { BUTTON_LIMITS, RUN_COMMAND_ACTION_ID } from "./buttons.ts";
+import {
+  requestFromEventCallback,
+  requestsFromInteraction,
+  slashCommandRequest,
+  type SlackChatRequest,
+} from "./payloads.ts";
 import { RecentIds } from "./recent-ids.ts";
 import type { SocketModeEnvelope } from "./socket-mode.ts";
 import type { SlackWebApi } from "./web-api.ts";
@@ -18,24 +24,6 @@ import type { SlackWebApi } from "./web-api.ts";
 const MAX_POST_ATTEMPTS = 3;
 const MAX_POST_WAIT_MS = 30_000;
 const POST_TIMEOUT_MS = 10_000;
-
-/** Slack caps a button's value at 2,000 characters; a longer one did not come from our buttons. */
-const MAX_COMMAND_CHARS = BUTTON_LIMITS.value;
-
-export interface SlackChatRequest {
-  /** The command line; "" asks for the help. */
-  command: string;
-  /** The Slack user id of whoever clicked or mentioned. */
-  user: string;
-  channel: string;
-  /** The thread the answer goes to: the message's thread, or the message itself. */
-  threadTs: string;
-}
-
-/** A payload that is not what Slack sends: the HTTP endpoints answer 400 with the message. */
-export class MalformedSlackPayload extends Error {
-  override name = "MalformedSlackPayload";
-}
 
 export interface CommandRunner {
   dispatch(request: CommandRequest): Promise<CommandResult>;
@@ -87,11 +75,9 @@ export class SlackChatRequests {
 
   /** An Events API callback: an app_mention runs, once per event_id. Throws MalformedSlackPayload. */
   handleEventCallback(body: unknown): void {
-    const callback = record(body, "the event callback");
-    const request = requestFromEventCallback(callback);
+    const request = requestFromEventCallback(body);
     if (!request) return;
-    const eventId = typeof callback.event_id === "string" ? callback.event_id : "";
-    if (eventId !== "" && !this.#events.firstSighting(eventId)) return;
+    if (request.eventId !== "" && !this.#events.firstSighting(request.eventId)) return;
     void this.answer(request);
   }
 
@@ -130,17 +116,8 @@ export class SlackChatRequests {
    * endpoint: the same fields, as JSON. Answered, as over HTTP, through the response_url.
    */
   #handleSlashCommand(payload: unknown): void {
-    const slash = record(payload, "the slash command");
-    const responseUrl = text(slash.response_url, "response_url");
-    const user = text(slash.user_id, "user_id");
-    const channel = typeof slash.channel_id === "string" ? slash.channel_id : "";
-    const command = (typeof slash.text === "string" ? slash.text.trim() : "") || "help";
-    let url: URL;
-    try {
-      url = new URL(responseUrl);
-    } catch {
-      throw new MalformedSlackPayload("response_url is not a URL");
-    }
+    const { user, channel, responseUrl: url, ...slash } = slashCommandRequest(payload);
+    const command = slash.command || "help";
     const { notifier, commands, allowedExecutors, log } = this.#options;
     const policy = this.#options.responseUrls ?? {};
     const refusal = refusedResponseUrl(url, { platform: "slack" }, policy);
@@ -177,80 +154,4 @@ export class SlackChatRequests {
       await sleep(Math.min(result.retryAfterMs ?? 1_000, MAX_POST_WAIT_MS), undefined, { signal: closing });
     }
   }
-}
-
-/** The "patchbay.run" buttons of a block_actions payload; other interactions ask for nothing. */
-export function requestsFromInteraction(payload: unknown): SlackChatRequest[] {
-  const interaction = record(payload, "the interaction payload");
-  if (interaction.type !== "block_actions") return [];
-  const actions = interaction.actions;
-  if (!Array.isArray(actions)) throw new MalformedSlackPayload("block_actions without an actions array");
-  const runs = actions.filter((action) => record(action, "an action").action_id === RUN_COMMAND_ACTION_ID);
-  if (runs.length === 0) return [];
-  const user = text(record(interaction.user, "user").id, "user.id");
-  // An ephemeral message comes without `message`; its container names it.
-  const message = optionalRecord(interaction.message);
-  const container = optionalRecord(interaction.container);
-  const channel = text(
-    optionalRecord(interaction.channel)?.id ?? container?.channel_id,
-    "channel.id (or container.channel_id)",
-  );
-  const threadTs = text(
-    message?.thread_ts ?? container?.thread_ts ?? message?.ts ?? container?.message_ts,
-    "message.ts (or container.message_ts)",
-  );
-  return runs.map((action) => {
-    const command = text((action as Record<string, unknown>).value, "the button's value");
-    if (command.length > MAX_COMMAND_CHARS) {
-      throw new MalformedSlackPayload(`a button's value is limited to ${MAX_COMMAND_CHARS} characters`);
-    }
-    return { command, user, channel, threadTs };
-  });
-}
-
-/** An app_mention event (not one a bot wrote) as a request; other events ask for nothing. */
-export function requestFromEventCallback(callback: Record<string, unknown>): SlackChatRequest | undefined {
-  if (callback.type !== "event_callback") return undefined;
-  const event = record(callback.event, "event");
-  // A bot's message is never a command: answers that quote a mention must not start a loop.
-  if (event.type !== "app_mention" || event.bot_id !== undefined) return undefined;
-  const ts = text(event.ts, "event.ts");
-  return {
-    command: commandFromMention(typeof event.text === "string" ? event.text : ""),
-    user: text(event.user, "event.user"),
-    channel: text(event.channel, "event.channel"),
-    threadTs: typeof event.thread_ts === "string" && event.thread_ts !== "" ? event.thread_ts : ts,
-  };
-}
-
-/**
- * What follows the mention, as typed: Slack writes a mention as <@U…>, turns URLs and file-like names
- * into <url|label> links and escapes &, < and >; the command is the text the person saw.
- */
-export function commandFromMention(message: string): string {
-  const mention = /<@[A-Z0-9]+(?:\|[^>]*)?>/.exec(message);
-  const rest = mention ? message.slice(mention.index + mention[0].length) : message;
-  return rest
-    .replace(/<((?:https?|mailto):[^|>]*)(?:\|([^>]*))?>/g, (_, url: string, label?: string) => label ?? url)
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&amp;/g, "&")
-    .trim();
-}
-
-function record(value: unknown, what: string): Record<string, unknown> {
-  const found = optionalRecord(value);
-  if (!found) throw new MalformedSlackPayload(`${what} is not a JSON object`);
-  return found;
-}
-
-function optionalRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
-}
-
-function text(value: unknown, what: string): string {
-  if (typeof value !== "string" || value === "") throw new MalformedSlackPayload(`${what} is missing`);
-  return value;
 }

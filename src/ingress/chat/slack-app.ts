@@ -6,7 +6,7 @@
  * afterwards, its answer posted in the thread.
  */
 import type { IncomingMessage } from "node:http";
-import { MalformedSlackPayload } from "../../slack/chat-requests.ts";
+import { MalformedSlackPayload } from "../../slack/payloads.ts";
 import { readBody } from "../body.ts";
 import type { Handler, IngressContext } from "../context.ts";
 import { HttpError, sendJson } from "../http-errors.ts";

@@ -1,4 +1,4 @@
-/** What a click or a mention asks for: the command, who, where, and which thread the answer goes to. */
+/** What a click, a mention or a slash command asks for: the command, who, where, and where the answer goes. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
@@ -6,7 +6,8 @@ import {
   MalformedSlackPayload,
   requestFromEventCallback,
   requestsFromInteraction,
-} from "../../src/slack/chat-requests.ts";
+  slashCommandRequest,
+} from "../../src/slack/payloads.ts";
 import { RecentIds } from "../../src/slack/recent-ids.ts";
 import { appMentionCallback, blockActionsPayload } from "../support/slack-api/requests.ts";
 
@@ -56,11 +57,12 @@ describe("a mention", () => {
   const mention = { text: "<@U0BOT> kubectl get pods", user: "U2", channel: "C1", ts: "5.000001" };
 
   it("answers in its thread, or starts one on the mentioning message", () => {
-    assert.deepEqual(requestFromEventCallback(appMentionCallback(mention)), {
+    assert.deepEqual(requestFromEventCallback(appMentionCallback({ ...mention, eventId: "Ev1" })), {
       command: "kubectl get pods",
       user: "U2",
       channel: "C1",
       threadTs: "5.000001",
+      eventId: "Ev1",
     });
     const inThread = requestFromEventCallback(appMentionCallback({ ...mention, threadTs: "4.000001" }));
     assert.equal(inThread!.threadTs, "4.000001");
@@ -86,6 +88,37 @@ describe("a mention", () => {
     );
     // A second mention is part of the command, left as written.
     assert.equal(commandFromMention("<@U0BOT> echo <@U0ALICE>"), "echo <@U0ALICE>");
+  });
+});
+
+describe("a slash command over Socket Mode", () => {
+  const slash = {
+    text: " echo hi ",
+    user_id: "U3",
+    channel_id: "C1",
+    response_url: "https://hooks.slack.com/commands/1",
+  };
+
+  it("is the text, the user, the channel and where to answer", () => {
+    const request = slashCommandRequest(slash);
+    assert.deepEqual(
+      { ...request, responseUrl: request.responseUrl.href },
+      {
+        command: "echo hi",
+        user: "U3",
+        channel: "C1",
+        responseUrl: "https://hooks.slack.com/commands/1",
+      },
+    );
+  });
+
+  it("refuses a payload without a user or a response_url that is not a URL", () => {
+    assert.throws(() => slashCommandRequest({ ...slash, user_id: undefined }), /user_id is missing/);
+    assert.throws(
+      () => slashCommandRequest({ ...slash, response_url: "not a url" }),
+      /response_url is not a URL/,
+    );
+    assert.throws(() => slashCommandRequest([]), MalformedSlackPayload);
   });
 });
 
