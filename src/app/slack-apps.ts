@@ -94,9 +94,10 @@ export class SlackApps {
     this.#retiring.add(app);
     if (successorConnected && app.socket) {
       const handover = new AbortController();
+      // Unreferenced: a handover still waiting never holds the process open at shutdown.
       await Promise.race([
         successorConnected,
-        sleep(HANDOVER_MS, undefined, { signal: handover.signal }),
+        sleep(HANDOVER_MS, undefined, { signal: handover.signal, ref: false }),
       ]).catch(() => {});
       handover.abort();
     }
