@@ -151,6 +151,17 @@ describe("Slack Socket Mode client", () => {
     assert.doesNotMatch(logs(), /dropped/);
   });
 
+  test("link_disabled is logged as an error and not answered with a new connection until Slack closes", async () => {
+    const socket = connect();
+    await waitFor(() => socket.connected, { what: "the hello" });
+    slack.disconnect("link_disabled", 300);
+    await waitFor(() => /Socket Mode is turned off for this app/.test(logs()), { what: "the error" });
+    assert.equal(slack.connections().length, 1, "no replacement for a disabled link");
+    // Slack closes the connection; reconnecting is then retried with backoff, as after any drop.
+    await waitFor(() => slack.connections().length === 2 && socket.connected, { what: "a reconnect" });
+    assert.match(logs(), /"level":"error"/);
+  });
+
   test("a bot token is refused by apps.connections.open: retried with backoff, logged without the token", async () => {
     const earlier = api.calls.length;
     const opens = () => api.calls.slice(earlier).filter((call) => call.method === "apps.connections.open");
