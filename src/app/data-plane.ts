@@ -6,7 +6,7 @@
 import type { Writable } from "node:stream";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { ActionEngine, ActionsStage, fromEdge, type ActionProblem } from "../actions/index.ts";
-import type { Action, Notifier } from "../api/v1alpha1/index.ts";
+import type { Action, Notifier, ValueSource } from "../api/v1alpha1/index.ts";
 import type { CloudEvent } from "../events/cloudevent.ts";
 import { CommandDispatcher } from "../commands/index.ts";
 import { PluginHub, type ConnectionTimings } from "../hub/index.ts";
@@ -40,6 +40,7 @@ import {
 import type { SecretResolver } from "../secrets/index.ts";
 import { BusNotifiers, openEventBus, type EventBus } from "../bus/index.ts";
 import { HubExecutorDirectory, HubSourceDirectory, type DeclaredExecutor } from "./directories.ts";
+import { SlackApps, type SlackAppSettings } from "./slack-apps.ts";
 import { DEFAULT_LIMITS, limitsFromEnv, type DataPlaneLimits } from "./limits.ts";
 
 /** Hosts only this machine reaches: an ingress there without tokens is a local run, not an open door. */
@@ -117,6 +118,8 @@ export class DataPlane {
   #sourceNames = new Set<string>();
   #executors: DeclaredExecutor[] = [];
   #chat = new Map<string, ChatChannel>();
+  /** Notifiers that post as a Slack app: their buttons and mentions, over Socket Mode or HTTP. */
+  readonly #slackApps: SlackApps;
   #ingress: RunningIngress | undefined;
   #management: RunningManagementServer | undefined;
 
@@ -143,6 +146,12 @@ export class DataPlane {
       registry: this.registry,
       maxConcurrentPerExecutor: limits.executorConcurrency,
       maxWaitingPerExecutor: limits.executorQueue,
+    });
+    this.#slackApps = new SlackApps({
+      commands: this.#dispatcher,
+      responseUrls: responseUrlPolicyFromEnv(process.env),
+      registry: this.registry,
+      log: this.#log.child({ component: "slack" }),
     });
     this.#actions = new ActionEngine({
       dispatch: (request) => this.#dispatcher.dispatch(request),
@@ -269,6 +278,7 @@ export class DataPlane {
   async setNotifiers(notifiers: readonly Notifier[]): Promise<NotifierProblem[]> {
     const routes: NotifierRoute[] = [];
     const chat = new Map<string, ChatChannel>();
+    const slackApps: SlackAppSettings[] = [];
     const problems: NotifierProblem[] = [];
     for (const notifier of notifiers) {
       if (notifier.spec.suspend) continue;
@@ -285,10 +295,14 @@ export class DataPlane {
         });
         routes.push(routeFor(notifier, namingCluster(sink, this.#options.clusterName)));
         chat.set(name, await this.#chatChannel(notifier, sink));
+        const app = await this.#slackApp(notifier);
+        if (app) slackApps.push(app);
       } catch (err) {
         problems.push({ name, message: (err as Error).message });
       }
     }
+    problems.push(...sharedAppTokens(slackApps));
+    for (const [name, requests] of this.#slackApps.set(slackApps)) chat.get(name)!.slackApp = requests;
     this.#routes = routes;
     // With a bus its consumers deliver; before start() the routes wait for it (see start()).
     if (this.#busNotifiers) await this.#busNotifiers.setNotifiers(routes);
@@ -305,7 +319,8 @@ export class DataPlane {
   /** Stops accepting, delivers what is queued until the deadline, then closes everything. */
   async stop(deadlineMs: number): Promise<RouterStats> {
     const until = Date.now() + deadlineMs;
-    await this.#ingress?.close(Math.min(5_000, deadlineMs / 2));
+    // No more commands from Slack either: its envelopes go to another replica's connection meanwhile.
+    await Promise.all([this.#ingress?.close(Math.min(5_000, deadlineMs / 2)), this.#slackApps.close()]);
     this.#actions.releaseHeld();
     const stats = await this.router.drain(Math.max(0, until - Date.now()));
     this.hub.close();
@@ -314,6 +329,43 @@ export class DataPlane {
     await this.#bus?.close(Math.max(0, until - Date.now()));
     await this.#management?.close();
     return stats;
+  }
+
+  /** The notifier's Slack app when it posts with a bot token; its Socket Mode when it has an app-level token. */
+  async #slackApp(notifier: Notifier): Promise<SlackAppSettings | undefined> {
+    const slack = notifier.spec.slack;
+    const appTokenSource = notifier.spec.commands?.slack?.appToken;
+    if (!slack?.botToken) {
+      if (appTokenSource) {
+        throw new Error(
+          "spec.commands.slack.appToken needs spec.slack.botToken: Socket Mode answers as the Slack app, with its bot token",
+        );
+      }
+      return undefined;
+    }
+    const resolve = async (source: ValueSource, field: string) => {
+      try {
+        return await this.#options.secrets.resolve(source, notifier.metadata.namespace);
+      } catch (err) {
+        throw new Error(`${field}: ${(err as Error).message}`);
+      }
+    };
+    const appToken = appTokenSource
+      ? await resolve(appTokenSource, "spec.commands.slack.appToken")
+      : undefined;
+    // A bot token here would be refused by Slack on every reconnect; say so once, without the value.
+    if (appToken !== undefined && !appToken.startsWith("xapp-")) {
+      throw new Error(
+        "spec.commands.slack.appToken is not an app-level token (xapp-…): create one with the scope connections:write under Basic Information → App-Level Tokens",
+      );
+    }
+    return {
+      notifier: notifier.metadata.name,
+      botToken: await resolve(slack.botToken, "spec.slack.botToken"),
+      appToken,
+      apiUrl: slack.apiUrl,
+      allowedExecutors: notifier.spec.commands?.executors,
+    };
   }
 
   async #chatChannel(notifier: Notifier, sink: NotifierSink): Promise<ChatChannel> {
@@ -325,7 +377,7 @@ export class DataPlane {
     return {
       type: notifier.spec.type,
       allowedExecutors: commands?.executors,
-      slackSigningSecret: commands?.slack
+      slackSigningSecret: commands?.slack?.signingSecret
         ? await secrets.resolve(commands.slack.signingSecret, namespace)
         : undefined,
       mattermostToken: commands?.mattermost
@@ -339,6 +391,30 @@ export class DataPlane {
       mattermostBot: bot,
     };
   }
+}
+
+/**
+ * Slack sends each envelope to one of an app's connections: two notifiers sharing an app-level token
+ * would each get some of the other's clicks and mentions, under the wrong executor limits. The second
+ * one keeps its HTTP endpoints but gets no Socket Mode connection, and says why.
+ */
+function sharedAppTokens(apps: SlackAppSettings[]): NotifierProblem[] {
+  const owners = new Map<string, string>();
+  const problems: NotifierProblem[] = [];
+  for (const app of apps) {
+    if (!app.appToken) continue;
+    const owner = owners.get(app.appToken);
+    if (owner === undefined) {
+      owners.set(app.appToken, app.notifier);
+      continue;
+    }
+    problems.push({
+      name: app.notifier,
+      message: `spec.commands.slack.appToken is the same Slack app as notifier "${owner}"'s: Slack would spread the clicks and mentions of both over both connections, so this one has no Socket Mode connection; give each notifier its own Slack app`,
+    });
+    delete app.appToken;
+  }
+  return problems;
 }
 
 function originOf(url: string): string | undefined {

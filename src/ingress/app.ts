@@ -4,6 +4,7 @@
  *   *    /sources/<name>/<path…>     forwarded to that source plugin's HandleExternalRequest
  *   POST /commands                   {"command": "..."} → the command dispatcher
  *   POST /chat/slack/<notifier>      Slack slash commands
+ *   POST /chat/slack/<notifier>/events, /chat/slack/<notifier>/interactivity   Slack app mentions, buttons
  *   POST /chat/mattermost/<notifier> Mattermost slash commands
  *   POST /chat/mattermost/<notifier>/actions  Mattermost button clicks (bot notifiers)
  * Every answer that is not a success is { "error": { "code", "message" } } (see http-errors.ts).
@@ -14,6 +15,7 @@ import { Registry } from "prom-client";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { bearerAuthenticator, type AuthConfig } from "./auth.ts";
 import { handleMattermostAction } from "./chat/mattermost-actions.ts";
+import { handleSlackEvents, handleSlackInteractivity } from "./chat/slack-app.ts";
 import { handleMattermostCommand, handleSlackCommand } from "./chat/slash-commands.ts";
 import type { ChatChannels } from "./chat/ports.ts";
 import type { ResponseUrlPolicy } from "./chat/response-url.ts";
@@ -51,7 +53,15 @@ export interface IngressDeps {
 }
 
 type Route =
-  "events" | "sources" | "commands" | "chat-slack" | "chat-mattermost" | "chat-mattermost-actions" | "other";
+  | "events"
+  | "sources"
+  | "commands"
+  | "chat-slack"
+  | "chat-slack-events"
+  | "chat-slack-interactivity"
+  | "chat-mattermost"
+  | "chat-mattermost-actions"
+  | "other";
 
 export function createIngressApp(deps: IngressDeps): RequestListener {
   const log = deps.log ?? createLogger("ingress");
@@ -90,6 +100,11 @@ export function createIngressApp(deps: IngressDeps): RequestListener {
   app.all("/events", events);
   app.use("/sources", serve("sources", handleSourceRequest));
   app.all("/commands", serve("commands", handleCommand, ["POST"]));
+  app.all("/chat/slack/:notifier/events", serve("chat-slack-events", handleSlackEvents, ["POST"]));
+  app.all(
+    "/chat/slack/:notifier/interactivity",
+    serve("chat-slack-interactivity", handleSlackInteractivity, ["POST"]),
+  );
   app.all("/chat/slack/{*rest}", serve("chat-slack", handleSlackCommand, ["POST"]));
   app.all(
     "/chat/mattermost/:notifier/actions",
@@ -119,7 +134,7 @@ export function createIngressApp(deps: IngressDeps): RequestListener {
 }
 
 const ROUTES =
-  "the ingress serves POST /events, /sources/<name>/<path>, POST /commands, POST /chat/slack/<notifier>, POST /chat/mattermost/<notifier>, POST /chat/mattermost/<notifier>/actions";
+  "the ingress serves POST /events, /sources/<name>/<path>, POST /commands, POST /chat/slack/<notifier>[/events|/interactivity], POST /chat/mattermost/<notifier>[/actions]";
 
 function methodNotAllowed(req: IncomingMessage, methods: string[]): HttpError {
   const path = (req.url ?? "/").split("?")[0];

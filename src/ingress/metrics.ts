@@ -2,7 +2,7 @@
 import { Counter, type Registry } from "prom-client";
 
 export interface IngressMetrics {
-  /** route is a fixed set ("events", "sources", "commands", "chat-slack", "chat-mattermost", "other"). */
+  /** route is a fixed set ("events", "sources", "commands", "chat-slack", "chat-slack-events", "chat-slack-interactivity", "chat-mattermost", "other"). */
   requests: Counter<"route" | "code">;
   /** Only known source names become label values, so a caller cannot inflate the label set. */
   events: Counter<"source" | "mode">;

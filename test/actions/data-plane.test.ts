@@ -1,4 +1,4 @@
-/** The data plane's Actions: refused, with the reason, where they cannot run yet (the event bus path). */
+/** The data plane's Actions: applied with or without the event bus; one that cannot compile is named. */
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import type { Action } from "../../src/api/v1alpha1/index.ts";
@@ -31,8 +31,15 @@ it("applies Actions on the in-memory path", () => {
   assert.deepEqual(plane().setActions([action("a")]), []);
 });
 
-it("reports every Action that is not suspended as not running when the event bus is configured", () => {
-  assert.deepEqual(plane("nats://127.0.0.1:4222").setActions([action("a"), action("b", true)]), [
-    { name: "a", message: "Actions do not run yet when events are stored in the event bus (--event-bus)" },
-  ]);
+it("applies Actions when the event bus is configured too (they run in its actions stage), naming one that cannot compile", () => {
+  const broken: Action = {
+    ...action("broken"),
+    spec: { ...action("broken").spec, command: "{{data.pod}} get" },
+  };
+  const problems = plane("nats://127.0.0.1:4222").setActions([action("a"), action("b", true), broken]);
+  assert.deepEqual(
+    problems.map((problem) => problem.name),
+    ["broken"],
+  );
+  assert.match(problems[0]!.message, /^spec\.command: /);
 });

@@ -184,6 +184,38 @@ describe("Mattermost notifier modes", () => {
   });
 });
 
+describe("Slack commands: Socket Mode and the HTTP endpoints", () => {
+  const botToken = { secretKeyRef: { name: "slack", key: "bot-token" } };
+  const appToken = { secretKeyRef: { name: "slack", key: "app-token" } };
+  const signingSecret = { secretKeyRef: { name: "slack", key: "signing-secret" } };
+  const notifier = (slack: Record<string, unknown>, commands: Record<string, unknown>) =>
+    validateNotifierSpec({ type: "slack", slack, commands: { executors: ["kubectl"], slack: commands } });
+
+  it("accepts an app-level token, a signing secret, or both, with the app's bot token", () => {
+    const app = { botToken, channel: "alerts" };
+    assert.deepEqual(notifier(app, { appToken }), []);
+    assert.deepEqual(notifier(app, { signingSecret }), []);
+    assert.deepEqual(notifier(app, { appToken, signingSecret }), []);
+    // Slash commands alone still work with an incoming webhook.
+    assert.deepEqual(
+      notifier({ webhookUrl: { value: "https://hooks.slack.com/services/x" } }, { signingSecret }),
+      [],
+    );
+  });
+
+  it("refuses Socket Mode without a bot token, and a slack block that enables nothing", () => {
+    assert.deepEqual(
+      notifier({ webhookUrl: { value: "https://hooks.slack.com/services/x" } }, { appToken }),
+      [
+        "spec: commands.slack.appToken (Socket Mode) needs slack.botToken: the answers are posted as the Slack app",
+      ],
+    );
+    assert.deepEqual(notifier({ botToken, channel: "alerts" }, {}), [
+      "spec.commands.slack: set appToken (Socket Mode: buttons and mentions without a public endpoint) and/or signingSecret (the HTTP endpoints)",
+    ]);
+  });
+});
+
 describe("the manifest loader", () => {
   const load = (text: string): ManifestSet => {
     const set: ManifestSet = { sources: [], executors: [], notifiers: [], actions: [], problems: [] };

@@ -323,9 +323,26 @@ const NotifierCommandsSchema = Type.Object(
     slack: Type.Optional(
       Type.Object(
         {
-          signingSecret: ValueSourceSchema("the Slack signing secret that verifies requests", { url: false }),
+          appToken: Type.Optional(
+            ValueSourceSchema("the Slack app-level token (xapp-…, scope connections:write) for Socket Mode", {
+              url: false,
+            }),
+          ),
+          signingSecret: Type.Optional(
+            ValueSourceSchema("the Slack signing secret that verifies requests", { url: false }),
+          ),
         },
-        { description: "Slack slash commands." },
+        {
+          description:
+            "Slack commands. appToken: Socket Mode — Patchbay connects to Slack, so buttons and mentions need no public endpoint (the answers are posted with spec.slack.botToken). signingSecret: the HTTP endpoints for those who expose Patchbay — slash commands (/chat/slack/<notifier>), events and interactivity (/chat/slack/<notifier>/events, /interactivity).",
+          "x-kubernetes-validations": [
+            {
+              rule: "has(self.appToken) || has(self.signingSecret)",
+              message:
+                "set appToken (Socket Mode: buttons and mentions without a public endpoint) and/or signingSecret (the HTTP endpoints)",
+            },
+          ] satisfies CelRule[],
+        },
       ),
     ),
     mattermost: Type.Optional(
@@ -378,7 +395,14 @@ export const NotifierSpecSchema = Type.Object(
   },
   {
     description: "Desired state of the notifier.",
-    "x-kubernetes-validations": blockRules,
+    "x-kubernetes-validations": [
+      ...blockRules,
+      {
+        rule: "!has(self.commands) || !has(self.commands.slack) || !has(self.commands.slack.appToken) || (has(self.slack) && has(self.slack.botToken))",
+        message:
+          "commands.slack.appToken (Socket Mode) needs slack.botToken: the answers are posted as the Slack app",
+      },
+    ] satisfies CelRule[],
   },
 );
 export type NotifierSpec = Static<typeof NotifierSpecSchema>;

@@ -6,8 +6,13 @@ export interface ChatChannel {
   type: string;
   /** Executor names commands from this channel may use; undefined means all. */
   allowedExecutors?: string[];
-  /** Already resolved from its Secret; present when Slack slash commands are configured. */
+  /** Already resolved from its Secret; present when Slack's HTTP endpoints are configured. */
   slackSigningSecret?: string;
+  /**
+   * Present when the notifier posts as a Slack app (spec.slack.botToken): buttons and mentions that
+   * arrive at /chat/slack/<notifier>/interactivity and /events run and are answered in their thread.
+   */
+  slackApp?: SlackAppRequests;
   /** Already resolved from its Secret; present when Mattermost slash commands are configured. */
   mattermostToken?: string;
   /**
@@ -25,4 +30,12 @@ export interface ChatChannel {
 export interface ChatChannels {
   /** undefined when no Notifier has this name. */
   lookup(notifierName: string): ChatChannel | undefined;
+}
+
+/** Slack's interactivity and Events API payloads, handled in the background (see src/slack/chat-requests.ts). */
+export interface SlackAppRequests {
+  /** Throws a MalformedSlackPayload when the payload is not what Slack sends. */
+  handleInteraction(payload: unknown): void;
+  /** Throws a MalformedSlackPayload when the callback is not what Slack sends. */
+  handleEventCallback(body: unknown): void;
 }

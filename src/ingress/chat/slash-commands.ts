@@ -144,21 +144,23 @@ function withNote(reply: ChatReply, fullNote: string): ChatReply {
   };
 }
 
-/** Mounted at /chat/<platform>/<notifier>. */
-function chatChannel(
+/** Mounted at /chat/<platform>/<notifier>, or /chat/<platform>/<notifier>/<endpoint> for Slack's app endpoints. */
+export function chatChannel(
   ctx: IngressContext,
   req: IncomingMessage,
   platform: Platform,
+  endpoint = "",
 ): { name: string; channel: ChatChannel } {
-  const name = notifierName(req.url ?? "", platform);
+  const name = notifierName(req.url ?? "", platform, endpoint);
   const channel = ctx.chat?.lookup(name);
   if (!channel) throw new HttpError(404, "unknown-notifier", `no Notifier is named "${name}"`);
   return { name, channel };
 }
 
-function notifierName(url: string, platform: Platform): string {
-  const raw = /^\/chat\/[^/]+\/([^/?]+)\/?(\?.*)?$/s.exec(url)?.[1];
-  if (!raw) throw new HttpError(404, "not-found", `name a notifier: /chat/${platform}/<notifier>`);
+function notifierName(url: string, platform: Platform, endpoint: string): string {
+  const suffix = endpoint ? `/${endpoint}` : "";
+  const raw = new RegExp(`^/chat/[^/]+/([^/?]+)${suffix}/?(\\?.*)?$`, "s").exec(url)?.[1];
+  if (!raw) throw new HttpError(404, "not-found", `name a notifier: /chat/${platform}/<notifier>${suffix}`);
   try {
     return decodeURIComponent(raw);
   } catch {
