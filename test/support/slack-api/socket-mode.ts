@@ -20,7 +20,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { WebSocketServer, type WebSocket } from "ws";
+import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { SlackApiStandIn } from "./web-api.ts";
 
 /** Slack: "Your app must acknowledge the envelope within 3 seconds". */
@@ -153,10 +153,11 @@ export function attachSocketMode(
     deliver(item);
   };
 
-  const onFrame = (connection: Connection, data: Buffer, isBinary: boolean) => {
+  const onFrame = (connection: Connection, data: RawData, isBinary: boolean) => {
     let ack: unknown;
     try {
-      ack = isBinary ? undefined : JSON.parse(data.toString("utf8"));
+      // ws hands a text frame as one Buffer (its default binaryType, "nodebuffer").
+      ack = isBinary || !Buffer.isBuffer(data) ? undefined : JSON.parse(data.toString("utf8"));
     } catch {
       ack = undefined;
     }
