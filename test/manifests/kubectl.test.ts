@@ -130,6 +130,9 @@ describe("kubectl apply --dry-run=client", () => {
   const dryRun = (args: string[]) =>
     kubectl(["apply", "--dry-run=client", "--validate=false", "-o", "name", ...args], {
       KUBECONFIG: server.kubeconfig,
+      // A discovery cache of its own: kubectl caches per host:port for hours, and a port an earlier run
+      // used may come round again, so the shared cache would spare the double's discovery.
+      KUBECACHEDIR: join(dir, "kube-cache"),
     });
 
   it("accepts the whole install", async () => {
