@@ -80,7 +80,8 @@ export function parseRetryAfter(value: string, now = Date.now()): number | undef
   return Math.max(0, date - now);
 }
 
-function describeFetchError(error: unknown, signal: AbortSignal): string {
+/** What went wrong with a fetch, for a delivery's reason: the timeout, the abort, or the socket's error code. */
+export function describeFetchError(error: unknown, signal: AbortSignal): string {
   if (signal.aborted) {
     const reason = signal.reason as { name?: string; message?: string } | undefined;
     return reason?.name === "TimeoutError"

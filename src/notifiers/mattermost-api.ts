@@ -4,7 +4,7 @@
  * Bearer token, and what a failure means for retrying. The token never appears in a reason.
  */
 import { redactText } from "../observability/redact.ts";
-import { parseRetryAfter } from "./http.ts";
+import { describeFetchError, parseRetryAfter } from "./http.ts";
 import type { DeliveryOutcome } from "./sink.ts";
 
 export interface NewPost {
@@ -190,16 +190,4 @@ function parsePost(text: string): PostRef | undefined {
   } catch {
     return undefined;
   }
-}
-
-function describeFetchError(error: unknown, signal: AbortSignal): string {
-  if (signal.aborted) {
-    const reason = signal.reason as { name?: string; message?: string } | undefined;
-    return reason?.name === "TimeoutError"
-      ? "request timed out"
-      : `request aborted: ${reason?.message ?? "aborted"}`;
-  }
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  if (cause?.code) return `request failed: ${cause.code}${cause.message ? ` (${cause.message})` : ""}`;
-  return `request failed: ${(error as Error).message}`;
 }

@@ -6,7 +6,6 @@
  * limits, is answered at once with an ephemeral "Running …", and the command's answer is posted as a
  * reply in the post's thread through the REST API.
  */
-import type { IncomingMessage } from "node:http";
 import { verifyActionContext } from "../../notifiers/mattermost-action-context.ts";
 import { readBody } from "../body.ts";
 import type { CommandRunner, Handler, IngressContext } from "../context.ts";
@@ -14,6 +13,7 @@ import { HttpError, sendJson } from "../http-errors.ts";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../json-depth.ts";
 import type { ChatChannel } from "./ports.ts";
 import { acknowledgement, formatReply } from "./reply.ts";
+import { chatChannel } from "./slash-commands.ts";
 
 const ACTION_BODY_LIMIT = 64 * 1024;
 /** Mattermost ids: 26 lower-case letters and digits. */
@@ -27,9 +27,7 @@ interface ActionRequest {
 }
 
 export const handleMattermostAction: Handler = async (ctx, req, res) => {
-  const name = notifierName(req);
-  const channel = ctx.chat?.lookup(name);
-  if (!channel) throw new HttpError(404, "unknown-notifier", `no Notifier is named "${name}"`);
+  const { name, channel } = chatChannel(ctx, req, "mattermost", "actions");
   const bot = channel.mattermostBot;
   if (!bot) {
     throw new HttpError(
@@ -123,19 +121,4 @@ function parseRequest(body: Buffer): ActionRequest {
     post_id: post_id as string,
     context,
   };
-}
-
-/** Mounted at /chat/mattermost/<notifier>/actions. */
-function notifierName(req: IncomingMessage): string {
-  const raw = /^\/chat\/mattermost\/([^/?]+)\/actions\/?(\?.*)?$/s.exec(req.url ?? "")?.[1];
-  if (!raw) throw new HttpError(404, "not-found", "name a notifier: /chat/mattermost/<notifier>/actions");
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new HttpError(
-      400,
-      "bad-request",
-      `the notifier name in the URL has a malformed percent-encoding: ${raw}`,
-    );
-  }
 }
