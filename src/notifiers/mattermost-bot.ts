@@ -4,13 +4,13 @@
  * (threads.ts) go into one thread: the first event's post is the root and later ones reply to it; a
  * resolving event marks the root resolved (PUT /api/v4/posts/{id}/patch) and replies in the thread.
  * With an actions URL, a notification about a Kubernetes object offers a Describe button whose signed
- * context the ingress verifies before running the command (mattermost-action-context.ts).
+ * context the ingress verifies before running the command (src/mattermost/action-context.ts).
  */
 import type { CloudEvent } from "../events/cloudevent.ts";
 import { describeCommandOf } from "./object-commands.ts";
 import { ThreadRoots } from "./thread-roots.ts";
-import { signActionContext } from "./mattermost-action-context.ts";
-import type { ApiResult, MattermostApi } from "./mattermost-api.ts";
+import { signActionContext } from "../mattermost/action-context.ts";
+import type { ApiResult, MattermostApi } from "../mattermost/api.ts";
 import { renderMattermost } from "./mattermost.ts";
 import { mattermost } from "./markup.ts";
 import { DELIVERED, type DeliveryOutcome, type NotifierSink } from "./sink.ts";

@@ -9,8 +9,8 @@ import type { RunningPlugin } from "@patchbay/sdk";
 import { CommandDispatcher, type CommandRequest } from "../../src/commands/index.ts";
 import type { CloudEvent } from "../../src/events/cloudevent.ts";
 import type { ChatChannel, RunningIngress } from "../../src/ingress/index.ts";
-import { actionKeyFromToken } from "../../src/notifiers/mattermost-action-context.ts";
-import { MattermostApi } from "../../src/notifiers/mattermost-api.ts";
+import { actionKeyFromToken } from "../../src/mattermost/action-context.ts";
+import { MattermostApi } from "../../src/mattermost/api.ts";
 import { MattermostBotSink } from "../../src/notifiers/mattermost-bot.ts";
 import {
   newId,

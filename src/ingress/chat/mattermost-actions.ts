@@ -6,7 +6,7 @@
  * limits, is answered at once with an ephemeral "Running …", and the command's answer is posted as a
  * reply in the post's thread through the REST API.
  */
-import { verifyActionContext } from "../../notifiers/mattermost-action-context.ts";
+import { verifyActionContext } from "../../mattermost/action-context.ts";
 import { readBody } from "../body.ts";
 import type { CommandRunner, Handler, IngressContext } from "../context.ts";
 import { HttpError, sendJson } from "../http-errors.ts";

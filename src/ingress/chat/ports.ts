@@ -22,7 +22,7 @@ export interface ChatChannel {
   mattermostServerOrigin?: string;
   /**
    * A Mattermost notifier in bot mode: the REST API its button answers are posted through, and the key
-   * its button contexts are signed with (mattermost-action-context.ts).
+   * its button contexts are signed with (src/mattermost/action-context.ts).
    */
   mattermostBot?: MattermostButtons;
 }

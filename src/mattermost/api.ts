@@ -4,8 +4,8 @@
  * Bearer token, and what a failure means for retrying. The token never appears in a reason.
  */
 import { redactText } from "../observability/redact.ts";
-import { describeFetchError, parseRetryAfter } from "./http.ts";
-import type { DeliveryOutcome } from "./sink.ts";
+import { describeFetchError, parseRetryAfter } from "../notifiers/http.ts";
+import type { DeliveryOutcome } from "../notifiers/sink.ts";
 
 export interface NewPost {
   channel_id: string;
