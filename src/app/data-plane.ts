@@ -26,6 +26,7 @@ import {
   ThreadRoots,
   type NotifierSink,
   type SlackThreadRoot,
+  type ThreadStore,
 } from "../notifiers/index.ts";
 import { namingCluster } from "../notifiers/cluster.ts";
 import { MattermostBotSink } from "../notifiers/mattermost-bot.ts";
@@ -38,13 +39,15 @@ import {
   type SourceLabels,
 } from "../router/index.ts";
 import type { SecretResolver } from "../secrets/index.ts";
-import { BusNotifiers, openEventBus, type EventBus } from "../bus/index.ts";
+import { BusNotifiers, openEventBus, type EventBus, type SharedMap } from "../bus/index.ts";
 import { HubExecutorDirectory, HubSourceDirectory, type DeclaredExecutor } from "./directories.ts";
 import { SlackApps, type SlackAppSettings } from "./slack-apps.ts";
 import { DEFAULT_LIMITS, limitsFromEnv, type DataPlaneLimits } from "./limits.ts";
 
 /** Hosts only this machine reaches: an ingress there without tokens is a local run, not an open door. */
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
+/** A thread whose root is older than this starts anew (the bus forgets it). */
+const THREAD_MAX_AGE_MS = 7 * 24 * 3_600_000;
 
 const ANONYMOUS_REFUSAL =
   "the ingress has no bearer tokens, so /events, /sources and /commands are refused (chat endpoints verify their own signatures): " +
@@ -111,9 +114,13 @@ export class DataPlane {
   #hasActions = false;
   /** The routes last applied, kept for the bus's notifiers when they are set before start(). */
   #routes: NotifierRoute[] = [];
-  /** Slack and Mattermost app threads outlive the sinks, which every Notifier change rebuilds. */
-  readonly #slackThreads = new ThreadRoots<SlackThreadRoot>();
-  readonly #mattermostThreads = new ThreadRoots<string>();
+  /**
+   * Slack and Mattermost app threads outlive the sinks, which every Notifier change rebuilds: in this
+   * process's memory, or with the event bus in its shared map, where every replica finds them.
+   */
+  #sharedThreads: SharedMap<unknown> | undefined;
+  readonly #slackThreads = this.#threadStore<SlackThreadRoot>("slack");
+  readonly #mattermostThreads = this.#threadStore<string>("mattermost");
   #sourceLabels: readonly SourceLabels[] = [];
   #sourceNames = new Set<string>();
   #executors: DeclaredExecutor[] = [];
@@ -183,6 +190,18 @@ export class DataPlane {
     memoryUse: () => this.router.memoryUse(),
   };
 
+  /** The platform's threads: the bus's shared map once started with one, else this process's memory. */
+  #threadStore<Root>(platform: string): ThreadStore<Root> {
+    const memory = new ThreadRoots<Root>();
+    const shared = () => this.#sharedThreads as SharedMap<Root> | undefined;
+    const sharedKey = (key: string) => `${platform}\n${key}`;
+    return {
+      get: (key) => shared()?.get(sharedKey(key)) ?? memory.get(key),
+      set: (key, root) => shared()?.set(sharedKey(key), root) ?? memory.set(key, root),
+      delete: (key) => shared()?.delete(sharedKey(key)) ?? memory.delete(key),
+    };
+  }
+
   /** Where an event from a source or the ingress goes: stored in the bus (awaited), else the action engine. */
   #fromEdge(event: CloudEvent): Promise<unknown> | void {
     if (this.#bus) return this.#bus.publish(fromEdge(event));
@@ -203,6 +222,7 @@ export class DataPlane {
       this.#busNotifiers = new BusNotifiers(this.#bus, this.#log.child({ component: "notifiers" }));
       this.#busNotifiers.setSources(this.#sourceLabels);
       await this.#busNotifiers.setNotifiers(this.#routes);
+      this.#sharedThreads = await this.#bus.sharedMap?.("THREADS", { maxAgeMs: THREAD_MAX_AGE_MS });
       this.#actionsStage = new ActionsStage({
         bus: this.#bus,
         notifiers: this.#busNotifiers,

@@ -128,11 +128,27 @@ export interface EventBus {
   /** Dead letters, oldest first, of one notifier or all; at most `limit` (default 100). */
   deadLetters(options?: { notifier?: string; limit?: number }): Promise<DeadLetter[]>;
   /**
+   * A map shared by every process on this bus, its entries removed `maxAgeMs` after they were set; the
+   * in-memory bus has none (it has one process).
+   */
+  sharedMap?<T>(name: string, options: { maxAgeMs: number }): Promise<SharedMap<T>>;
+  /**
    * Stops taking events and deliveries. Deliveries under way get up to `drainMs` to finish; the memory
    * bus also delivers what it has queued within that time (what remains is counted dropped), while
    * JetStream keeps it stored for the next process.
    */
   close(drainMs?: number): Promise<void>;
+}
+
+/**
+ * A small map every replica shares (JetStream: a key-value bucket): what one process sets, the others
+ * read. For state that must follow an event wherever it is delivered, such as a chat thread's root.
+ * Any key string is allowed; values are JSON. Rejects when the bus cannot answer.
+ */
+export interface SharedMap<T> {
+  get(key: string): Promise<T | undefined>;
+  set(key: string, value: T): Promise<void>;
+  delete(key: string): Promise<void>;
 }
 
 /** The bus cannot store an event now (unreachable, slow, closed): retryable, so HTTP 503 with Retry-After. */

@@ -10,6 +10,7 @@ export type {
   PublishOptions,
   PublishOutcome,
   Settlement,
+  SharedMap,
   SubscriptionOptions,
   SubscriptionStats,
 } from "./event-bus.ts";

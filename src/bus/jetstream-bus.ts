@@ -9,6 +9,7 @@
  * process), or copied to the dead-letter stream with its reason and then acked. A process that dies
  * mid-delivery leaves the event unacked: the server hands it out again after the ack wait.
  */
+import { createHash } from "node:crypto";
 import {
   AckPolicy,
   DeliverPolicy,
@@ -34,6 +35,7 @@ import {
   type Authenticator,
   type NatsConnection,
 } from "@nats-io/transport-node";
+import { Kvm } from "@nats-io/kv";
 import type { Registry } from "prom-client";
 import type { CloudEvent } from "../events/cloudevent.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
@@ -48,6 +50,7 @@ import {
   type PublishOptions,
   type PublishOutcome,
   type Settlement,
+  type SharedMap,
   type SubscriptionOptions,
   type SubscriptionStats,
 } from "./event-bus.ts";
@@ -329,6 +332,33 @@ export class JetStreamBus implements EventBus {
     });
     this.#subscriptions.set(notifier, subscription);
     subscription.start();
+  }
+
+  /**
+   * A key-value bucket `<stream>_<name>` (file storage, this bus's replicas, one value per key, entries
+   * removed `maxAgeMs` after they were set). Keys are hashed: a bucket's keys allow only a few characters.
+   */
+  async sharedMap<T>(name: string, options: { maxAgeMs: number }): Promise<SharedMap<T>> {
+    const bucket = await new Kvm(this.#js).create(`${this.#settings.stream}_${name}`, {
+      description: `Patchbay: ${name.toLowerCase()} shared by every replica`,
+      history: 1,
+      ttl: options.maxAgeMs,
+      replicas: this.#settings.replicas,
+      storage: StorageType.File,
+    });
+    const keyOf = (key: string) => createHash("sha256").update(key).digest("hex");
+    return {
+      async get(key) {
+        const entry = await bucket.get(keyOf(key));
+        return entry?.operation === "PUT" ? entry.json<T>() : undefined;
+      },
+      async set(key, value) {
+        await bucket.put(keyOf(key), JSON.stringify(value));
+      },
+      async delete(key) {
+        await bucket.delete(keyOf(key));
+      },
+    };
   }
 
   async removeSubscription(notifier: string): Promise<void> {

@@ -12,7 +12,7 @@ import type { NotifierSink } from "./sink.ts";
 import { SlackSink } from "./slack.ts";
 import { SlackAppSink, type SlackThreadRoot } from "./slack-app.ts";
 import { SlackWebApi } from "../slack/web-api.ts";
-import type { ThreadRoots } from "./thread-roots.ts";
+import type { ThreadStore } from "./thread-roots.ts";
 import { TeamsSink } from "./teams.ts";
 import { WebhookSink } from "./webhook.ts";
 
@@ -27,8 +27,8 @@ export interface SinkDependencies {
    * life of the process so that rebuilding a sink (any Notifier change rebuilds them all) keeps its
    * threads. Default: per sink.
    */
-  slackThreads?: ThreadRoots<SlackThreadRoot>;
-  mattermostThreads?: ThreadRoots<string>;
+  slackThreads?: ThreadStore<SlackThreadRoot>;
+  mattermostThreads?: ThreadStore<string>;
   /** The Notifier's name; a Mattermost bot's buttons carry it. */
   name?: string;
 }

@@ -7,7 +7,7 @@ export type { DeliveryOutcome, NotifierSink } from "./sink.ts";
 export { SlackSink, renderSlack, SLACK_LIMITS } from "./slack.ts";
 export { SlackAppSink, renderSlackApp, renderResolvedRoot, RESOLVED_COLOUR } from "./slack-app.ts";
 export type { SlackAppOptions, SlackThreadRoot } from "./slack-app.ts";
-export { ThreadRoots } from "./thread-roots.ts";
+export { ThreadRoots, type ThreadStore } from "./thread-roots.ts";
 export { THREAD_EXTENSION, threadKeyOf, type ThreadKey } from "./threads.ts";
 export { describeCommandOf, kubernetesObjectOf } from "./object-commands.ts";
 export type { ObjectReference } from "./object-commands.ts";

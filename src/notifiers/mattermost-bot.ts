@@ -8,7 +8,7 @@
  */
 import type { CloudEvent } from "../events/cloudevent.ts";
 import { describeCommandOf } from "./object-commands.ts";
-import { ThreadRoots } from "./thread-roots.ts";
+import { ThreadRoots, type ThreadStore } from "./thread-roots.ts";
 import { signActionContext } from "../mattermost/action-context.ts";
 import type { ApiResult, MattermostApi } from "../mattermost/api.ts";
 import { renderMattermost } from "./mattermost.ts";
@@ -28,7 +28,7 @@ export interface MattermostBotOptions {
    * Thread key → root post id. Shared by the sinks of one process so a reconfigured notifier keeps its
    * threads (any Notifier change rebuilds every sink); default: this sink's own.
    */
-  threads?: ThreadRoots<string>;
+  threads?: ThreadStore<string>;
 }
 
 /** What the button endpoint needs of a bot notifier: where answers are posted, and the context key. */
@@ -48,7 +48,7 @@ export class MattermostBotSink implements NotifierSink {
    * In this process only (thread-roots.ts). The router and the bus deliver one event at a time per
    * notifier, so two events never race for a root.
    */
-  readonly #roots: ThreadRoots<string>;
+  readonly #roots: ThreadStore<string>;
 
   constructor(api: MattermostApi, options: MattermostBotOptions) {
     this.#api = api;
@@ -65,22 +65,22 @@ export class MattermostBotSink implements NotifierSink {
     const found = threadKeyOf(event);
     // Threads are per channel: two notifiers posting the same event to two channels each get one.
     const thread = found && { ...found, key: `${this.#options.channelId}\n${found.key}` };
-    let rootId = thread ? this.#roots.get(thread.key) : undefined;
+    let rootId = thread ? await this.#roots.get(thread.key) : undefined;
     if (thread?.resolves && rootId) {
       const patched = await this.#api.patchPost(rootId, this.#resolvedRoot(event), signal);
       if (!patched.ok && patched.status !== 404) return patched.outcome;
       // A root deleted in Mattermost (404): the resolution is posted on its own.
-      if (!patched.ok) rootId = this.#forget(thread.key);
+      if (!patched.ok) rootId = await this.#forget(thread.key);
     }
     let posted = await this.#post(event, rootId, signal);
     if (!posted.ok && posted.status === 400 && rootId && thread) {
       // Mattermost refuses a root_id that names no root post (deleted): start the thread again.
-      rootId = this.#forget(thread.key);
+      rootId = await this.#forget(thread.key);
       posted = await this.#post(event, undefined, signal);
     }
     if (!posted.ok) return posted.outcome;
-    if (thread?.resolves) this.#forget(thread.key);
-    else if (thread && !rootId) this.#remember(thread.key, posted.post.id);
+    if (thread?.resolves) await this.#forget(thread.key);
+    else if (thread && !rootId) await this.#roots.set(thread.key, posted.post.id);
     return DELIVERED;
   }
 
@@ -124,12 +124,8 @@ export class MattermostBotSink implements NotifierSink {
     };
   }
 
-  #remember(key: string, rootId: string): void {
-    this.#roots.set(key, rootId);
-  }
-
-  #forget(key: string): undefined {
-    this.#roots.delete(key);
+  async #forget(key: string): Promise<undefined> {
+    await this.#roots.delete(key);
     return undefined;
   }
 }

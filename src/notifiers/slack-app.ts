@@ -16,7 +16,7 @@ import { describeCommandOf } from "./object-commands.ts";
 import { DELIVERED, type DeliveryOutcome, type NotifierSink } from "./sink.ts";
 import type { RenderOptions } from "./render.ts";
 import { SLACK_LIMITS, slackMessage, type SlackBlock, type SlackMessage } from "./slack.ts";
-import { ThreadRoots } from "./thread-roots.ts";
+import { ThreadRoots, type ThreadStore } from "./thread-roots.ts";
 import { threadKeyOf } from "./threads.ts";
 
 /** Slack's green (https://slack.com/media-kit), for a root whose thread is resolved. */
@@ -36,7 +36,7 @@ export interface SlackAppOptions {
   /** Channel ID or name. */
   channel: string;
   /** Shared by the sinks of one process so a reconfigured notifier keeps its threads. */
-  threads?: ThreadRoots<SlackThreadRoot>;
+  threads?: ThreadStore<SlackThreadRoot>;
 }
 
 /** The message for an event: the Block Kit rendering plus, for a Kubernetes object, a Describe button. */
@@ -77,7 +77,7 @@ export class SlackAppSink implements NotifierSink {
   readonly type = "slack";
   readonly #api: SlackWebApi;
   readonly #channel: string;
-  readonly #threads: ThreadRoots<SlackThreadRoot>;
+  readonly #threads: ThreadStore<SlackThreadRoot>;
 
   constructor(options: SlackAppOptions) {
     this.#api = options.api;
@@ -90,23 +90,24 @@ export class SlackAppSink implements NotifierSink {
     if (!thread) return outcomeOf(await this.#post(event, undefined, signal));
     // Threads are per channel: two notifiers posting the same event to two channels each get one.
     const key = `${this.#channel}\n${thread.key}`;
-    const root = this.#threads.get(key);
+    const root = await this.#threads.get(key);
     if (root) {
       const answered = thread.resolves
         ? await this.#resolve(root, event, signal)
         : await this.#post(event, root, signal);
       if (!(answered.kind === "permanent" && ROOT_GONE.has(answered.error))) {
-        if (answered.kind === "ok" && thread.resolves) this.#threads.delete(key);
+        if (answered.kind === "ok" && thread.resolves) await this.#threads.delete(key);
         return outcomeOf(answered);
       }
-      this.#threads.delete(key);
+      await this.#threads.delete(key);
     }
     const posted = await this.#post(event, undefined, signal);
     // A resolution without a known root stands alone: there is nothing left to thread under it.
     if (posted.kind === "ok" && !thread.resolves) {
       const channel = posted.body.channel;
       const ts = posted.body.ts;
-      if (typeof channel === "string" && typeof ts === "string") this.#threads.set(key, { channel, ts });
+      if (typeof channel === "string" && typeof ts === "string")
+        await this.#threads.set(key, { channel, ts });
     }
     return outcomeOf(posted);
   }
