@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   validateExecutorSpec,
+  validateNotifierSpec,
   validateSourceSpec,
   type ExecutorPluginSpec,
 } from "../../src/api/v1alpha1/index.ts";
@@ -113,5 +114,74 @@ spec: {type: log}
     assert.match(set.problems[0]!, /^x\.yaml#2: apiVersion must be patchbay\.dev\/v1alpha1 \(got v1\)/);
     assert.match(set.problems[1]!, /^x\.yaml#3: ExecutorPlugin metadata\.name must be a DNS-1035 label/);
     assert.match(set.problems[2]!, /^x\.yaml#4: not valid YAML/);
+  });
+});
+
+describe("notifier command access", () => {
+  const spec = (commands: object) => ({ type: "log", commands });
+  const problems = (commands: object) => validateNotifierSpec(spec(commands));
+
+  it("accepts groups, rules by user and by group, and a Kubernetes identity", () => {
+    assert.deepEqual(
+      problems({
+        executors: ["kubectl", "echo"],
+        groups: { sre: ["U012ABC", "alice"] },
+        access: [
+          {
+            users: ["U099XYZ"],
+            executors: ["kubectl"],
+            kubernetes: { user: "alice@example.com", groups: ["sre"] },
+          },
+          { groups: ["sre"], executors: ["echo"] },
+          { users: ["intern"], executors: [] },
+          { groups: ["sre"], executors: ["kubectl"], kubernetes: { groups: ["viewers"] } },
+        ],
+      }),
+      [],
+    );
+    // Without spec.commands.executors the channel may use every executor, so a rule may name any.
+    assert.deepEqual(problems({ access: [{ users: ["U1"], executors: ["helm"] }] }), []);
+  });
+
+  it("refuses a rule's executor that the channel may not use", () => {
+    assert.deepEqual(
+      problems({ executors: ["echo"], access: [{ users: ["U1"], executors: ["echo", "kubectl"] }] }),
+      ["spec.commands: an access rule may only name executors listed in spec.commands.executors"],
+    );
+  });
+
+  it("refuses a rule that names an undefined group, or nobody", () => {
+    const undefinedGroup =
+      "spec.commands: an access rule may only name groups defined in spec.commands.groups";
+    assert.deepEqual(problems({ access: [{ groups: ["sre"], executors: [] }] }), [undefinedGroup]);
+    assert.deepEqual(problems({ groups: { ops: ["U1"] }, access: [{ groups: ["sre"], executors: [] }] }), [
+      undefinedGroup,
+    ]);
+    assert.deepEqual(problems({ access: [{ executors: ["echo"] }] }), [
+      "spec.commands.access[0]: an access rule names users and/or groups",
+    ]);
+    assert.deepEqual(problems({ access: [{ users: ["U1"] }] }), [
+      "spec.commands.access[0].executors: required",
+    ]);
+  });
+
+  it("refuses malformed group names, chat users and Kubernetes identities", () => {
+    assert.deepEqual(problems({ groups: { SRE: ["U1"] } }), [
+      "spec.commands.groups: a group name is lower-case letters, digits and dashes",
+    ]);
+    assert.match(
+      problems({ access: [{ users: ["U1,U2"], executors: [] }] }).join(),
+      /^spec\.commands\.access\[0\]\.users\[0\]: must match pattern/,
+    );
+    assert.deepEqual(problems({ access: [{ users: ["U1"], executors: [], kubernetes: {} }] }), [
+      "spec.commands.access[0].kubernetes: kubernetes names a user and/or groups to impersonate",
+    ]);
+    assert.deepEqual(problems({ access: [{ users: ["U1"], executors: [], kubernetes: { groups: [] } }] }), [
+      "spec.commands.access[0].kubernetes: kubernetes without a user needs at least one group",
+    ]);
+    assert.match(
+      problems({ access: [{ users: ["U1"], executors: [], kubernetes: { user: "a\r\nX-Evil: 1" } }] }).join(),
+      /^spec\.commands\.access\[0\]\.kubernetes\.user: must match pattern/,
+    );
   });
 });
