@@ -230,14 +230,13 @@ const KUBERNETES_SUBJECT_PATTERN = "^[^\\x00-\\x1f\\x7f]+$";
 
 const KubernetesIdentitySchema = Type.Object(
   {
-    user: Type.Optional(
-      Type.String({
-        description: 'The Kubernetes user kubectl acts as (`--as`), e.g. "alice@example.com".',
-        minLength: 1,
-        maxLength: 253,
-        pattern: KUBERNETES_SUBJECT_PATTERN,
-      }),
-    ),
+    user: Type.String({
+      description:
+        'The Kubernetes user kubectl acts as (`--as`), e.g. "alice@example.com". Required: the API server refuses impersonating groups without a user.',
+      minLength: 1,
+      maxLength: 253,
+      pattern: KUBERNETES_SUBJECT_PATTERN,
+    }),
     groups: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: KUBERNETES_SUBJECT_PATTERN }), {
         description: "The Kubernetes groups kubectl acts as (one `--as-group` each).",
@@ -249,16 +248,6 @@ const KubernetesIdentitySchema = Type.Object(
   {
     description:
       "The Kubernetes identity the kubectl executor impersonates for these people, so the cluster's RBAC decides what each may read. Set only here, never from the chat text. Without it, kubectl runs as its own ServiceAccount.",
-    "x-kubernetes-validations": [
-      {
-        rule: "has(self.user) || has(self.groups)",
-        message: "kubernetes names a user and/or groups to impersonate",
-      },
-      {
-        rule: "has(self.user) || !has(self.groups) || size(self.groups) > 0",
-        message: "kubernetes without a user needs at least one group",
-      },
-    ] satisfies CelRule[],
   },
 );
 export type KubernetesIdentity = Static<typeof KubernetesIdentitySchema>;
