@@ -291,6 +291,7 @@ export class DataPlane {
     return {
       type: notifier.spec.type,
       allowedExecutors: commands?.executors,
+      access: commands && { groups: commands.groups, access: commands.access },
       slackSigningSecret: commands?.slack
         ? await secrets.resolve(commands.slack.signingSecret, namespace)
         : undefined,

@@ -1,9 +1,16 @@
+import type { CommandAccessConfig } from "../../commands/index.ts";
+
 /** What the chat endpoints need to know about a Notifier; the lead wires it to the Notifier CR's spec.commands. */
 export interface ChatChannel {
   /** The Notifier's type, e.g. "slack" or "mattermost". */
   type: string;
   /** Executor names commands from this channel may use; undefined means all. */
   allowedExecutors?: string[];
+  /**
+   * Who may use which executors (spec.commands.groups and .access). Every chat path resolves the person
+   * who asked with resolveAccess (src/commands/access.ts) and passes the result to the dispatcher.
+   */
+  access?: CommandAccessConfig;
   /** Already resolved from its Secret; present when Slack slash commands are configured. */
   slackSigningSecret?: string;
   /** Already resolved from its Secret; present when Mattermost slash commands are configured. */
