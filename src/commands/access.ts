@@ -50,11 +50,9 @@ export function resolveAccess(
   const user = known[0] ?? "unknown user";
   const isNamed = (members: readonly string[] | undefined) =>
     members?.some((member) => known.includes(member)) ?? false;
-  const rule = config.access.find(
-    (candidate) =>
-      isNamed(candidate.users) ||
-      (candidate.groups ?? []).some((group) => isNamed(memberList(config.groups, group))),
-  );
+  const isInGroup = (groups: readonly string[] | undefined) =>
+    groups?.some((group) => isNamed(memberList(config.groups, group))) ?? false;
+  const rule = config.access.find((candidate) => isNamed(candidate.users) || isInGroup(candidate.groups));
   if (!rule) return { user, executors: [], named: false };
   const access: PersonAccess = { user, executors: rule.executors, named: true };
   if (rule.kubernetes)
