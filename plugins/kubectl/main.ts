@@ -5,6 +5,7 @@
  */
 import { status } from "@grpc/grpc-js";
 import { ExecutorError, serveExecutor } from "@patchbay/sdk";
+import { impersonationFlags } from "./impersonation.ts";
 import { Busy, ProcessLimit } from "./limit.ts";
 import { checkCommand, DEFAULT_DENIED_RESOURCES, KNOWN_VERBS, READ_ONLY_VERBS, Refusal } from "./policy.ts";
 import { runKubectl } from "./run.ts";
@@ -84,7 +85,7 @@ await serveExecutor<KubectlConfig>({
       },
     },
   },
-  async execute({ args, prefix, config, signal, log }) {
+  async execute({ args, prefix, config, context, signal, log }) {
     const kubectlArgs = withoutPrefix(args, prefix);
     let checked;
     try {
@@ -93,11 +94,13 @@ await serveExecutor<KubectlConfig>({
       if (err instanceof Refusal) throw new ExecutorError("forbidden", err.message);
       throw err;
     }
-    log.info("running kubectl", { args: checked.args });
+    // Only after the check, and only from the context: the command text can never set the identity.
+    const identity = impersonationFlags(context.impersonation);
+    log.info("running kubectl", { args: checked.args, as: context.impersonation?.user });
     const outcome = await processLimit
       .run(
         () =>
-          runKubectl(config.kubectlPath, checked.args, {
+          runKubectl(config.kubectlPath, [...identity, ...checked.args], {
             timeoutMs: config.timeoutSeconds * 1000,
             maxOutputBytes: config.maxOutputBytes,
             signal,

@@ -1,7 +1,7 @@
 /**
  * A tiny evaluator for the subset of CEL our CRDs use — literals, `self` field selection, has(),
  * size(), matches(), the all() macro over a list's items or a map's keys, ! && || ?: == != < <= > >=
- * + - — so that `patchbay local` and the operator apply the CRDs' `x-kubernetes-validations` rules
+ * in + - — so that `patchbay local` and the operator apply the CRDs' `x-kubernetes-validations` rules
  * where no API server runs them (schema-validator.ts), and tests can run them on good and bad objects.
  * Anything outside the subset is a parse error, so a new rule with new syntax fails the tests until
  * this grows with it. Regular expressions run as JavaScript RegExp, which agrees with RE2 on the
@@ -73,9 +73,12 @@ export function parseCel(source: string): Node {
     expect(":");
     return { kind: "ternary", test, then, otherwise: ternary() };
   };
+  // `in` is the one operator spelled as a word; it shares the relational level, as in CEL.
+  const isOperator = (token: Token | undefined, ops: string[]) =>
+    (token?.type === "op" || (token?.type === "ident" && token.text === "in")) && ops.includes(token.text);
   const binaryLevel = (ops: string[], next: () => Node) => (): Node => {
     let left = next();
-    while (tokens[i]?.type === "op" && ops.includes(tokens[i]!.text)) {
+    while (isOperator(tokens[i], ops)) {
       const op = tokens[i++]!.text;
       left = { kind: "binary", op, left, right: next() };
     }
@@ -89,7 +92,7 @@ export function parseCel(source: string): Node {
     return postfix();
   };
   const additive = binaryLevel(["+", "-"], unary);
-  const relational = binaryLevel(["<", "<=", ">", ">="], additive);
+  const relational = binaryLevel(["<", "<=", ">", ">=", "in"], additive);
   const equality = binaryLevel(["==", "!="], relational);
   const and = binaryLevel(["&&"], equality);
   const or = binaryLevel(["||"], and);
@@ -247,6 +250,11 @@ function evaluate(node: Node, self: CelValue, scope: Scope): CelValue {
           return asNumber(left) > asNumber(right);
         case ">=":
           return asNumber(left) >= asNumber(right);
+        case "in":
+          // A list holds the value, or a map has it as a key.
+          return Array.isArray(right)
+            ? right.some((item) => JSON.stringify(item) === JSON.stringify(left))
+            : Object.hasOwn(asObject(right), asString(left));
       }
       throw new CelError(`unsupported operator ${node.op}`);
     }
@@ -299,6 +307,10 @@ function asObject(value: CelValue): { [key: string]: CelValue } {
 }
 function asBool(value: CelValue): boolean {
   if (typeof value !== "boolean") throw new CelError(`not a bool: ${JSON.stringify(value)}`);
+  return value;
+}
+function asString(value: CelValue): string {
+  if (typeof value !== "string") throw new CelError(`not a string: ${JSON.stringify(value)}`);
   return value;
 }
 function asNumber(value: CelValue): number {

@@ -385,6 +385,10 @@ export class DataPlane {
       appToken,
       apiUrl: slack.apiUrl,
       allowedExecutors: notifier.spec.commands?.executors,
+      access: notifier.spec.commands && {
+        groups: notifier.spec.commands.groups,
+        access: notifier.spec.commands.access,
+      },
     };
   }
 
@@ -397,6 +401,7 @@ export class DataPlane {
     return {
       type: notifier.spec.type,
       allowedExecutors: commands?.executors,
+      access: commands && { groups: commands.groups, access: commands.access },
       slackSigningSecret: commands?.slack?.signingSecret
         ? await secrets.resolve(commands.slack.signingSecret, namespace)
         : undefined,

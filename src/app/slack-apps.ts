@@ -10,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Registry } from "prom-client";
 import type { ResponseUrlPolicy } from "../ingress/index.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { CommandAccessConfig } from "../commands/index.ts";
 import { SlackChatRequests, type CommandRunner } from "../slack/chat-requests.ts";
 import { SlackSocketMode } from "../slack/socket-mode.ts";
 import { SlackWebApi } from "../slack/web-api.ts";
@@ -24,6 +25,8 @@ export interface SlackAppSettings {
   /** Slack's Web API; default https://slack.com/api/. */
   apiUrl?: string;
   allowedExecutors?: readonly string[];
+  /** Who may use which executors (spec.commands.access). */
+  access?: CommandAccessConfig;
 }
 
 /** Envelope types as metric labels; anything else Slack may add is counted as "other". */
@@ -111,6 +114,7 @@ export class SlackApps {
       commands: this.#options.commands,
       responseUrls: this.#options.responseUrls,
       allowedExecutors: settings.allowedExecutors,
+      access: settings.access,
       api: new SlackWebApi({ token: settings.botToken, apiUrl: settings.apiUrl }),
       log,
     });
@@ -143,6 +147,7 @@ function digestOf(settings: SlackAppSettings): string {
         settings.appToken ?? "",
         settings.apiUrl ?? "",
         settings.allowedExecutors ?? null,
+        settings.access ?? null,
       ]),
     )
     .digest("hex");

@@ -5,6 +5,7 @@
  * way this can go wrong ends in a result with a status and a sentence that says why.
  */
 import { Registry } from "prom-client";
+import { accessRefusal, type PersonAccess } from "./access.ts";
 import { parseCommandLine, type Word } from "./command-line.ts";
 import { ExecutorSlots, type Slot, type SlotRefusal } from "./executor-slots.ts";
 import { commandMetrics, type CommandMetrics } from "./metrics.ts";
@@ -22,6 +23,11 @@ export interface CommandRequest {
   channel?: string;
   /** Executor names this channel may use; undefined means all. */
   allowedExecutors?: readonly string[];
+  /**
+   * What the person who asked may use, from the channel's access rules (see access.ts); narrows
+   * `allowedExecutors` further and carries the Kubernetes identity executors act as. Undefined: no rules.
+   */
+  access?: PersonAccess;
 }
 
 export interface CommandResult {
@@ -99,18 +105,27 @@ export class CommandDispatcher {
 
     const executors = this.#executors.list();
     const { command, args } = expandAlias(parsed.line, parsed.words, executors);
-    // A channel sees only the executors it may use: one it may not use hides none that it may.
-    const allowed = request.allowedExecutors;
+    // A channel (and a person in it) sees only the executors it may use: one it may not use hides
+    // none that it may.
+    const { allowedExecutors: channelAllows, access } = request;
+    const allowed =
+      channelAllows && access
+        ? channelAllows.filter((name) => access.executors.includes(name))
+        : (access?.executors ?? channelAllows);
     const usable = allowed ? executors.filter((executor) => allowed.includes(executor.name)) : executors;
     const match = longestPrefix(args, usable);
     if (!match) {
       if (args[0] === HELP_COMMAND) return this.#help(executors, allowed);
       const hidden = allowed && longestPrefix(args, executors);
       if (hidden) {
+        const { name } = hidden.executor;
+        const byChannel = !channelAllows || channelAllows.includes(name);
         return failure(
           "forbidden",
-          hidden.executor.name,
-          `this channel may not use the executor "${hidden.executor.name}" (prefix "${hidden.prefix}")`,
+          name,
+          byChannel && access
+            ? accessRefusal(access, name)
+            : `this channel may not use the executor "${name}" (prefix "${hidden.prefix}")`,
         );
       }
       return failure(
@@ -146,6 +161,7 @@ export class CommandDispatcher {
               user: request.user ?? "",
               notifier: request.notifier ?? "",
               channel: request.channel ?? "",
+              ...(access?.impersonation && { impersonation: access.impersonation }),
             },
           },
           deadlineMs,

@@ -8,3 +8,5 @@ export type { CommandRequest, CommandResult, CommandStatus, DispatcherOptions } 
 export { parseCommandLine } from "./command-line.ts";
 export type { ParsedLine, Word } from "./command-line.ts";
 export type { ExecutorAnswer, ExecutorDirectory, ExecutorInfo } from "./ports.ts";
+export { accessRefusal, resolveAccess } from "./access.ts";
+export type { AccessRule, CommandAccessConfig, Impersonation, PersonAccess } from "./access.ts";

@@ -2,6 +2,7 @@
  * What command dispatch needs from the rest of Patchbay. The lead wires these to the plugin hub; tests
  * implement them with fakes or with a real executor over gRPC.
  */
+import type { Impersonation } from "./access.ts";
 
 export interface ExecutorDirectory {
   list(): ExecutorInfo[];
@@ -12,7 +13,13 @@ export interface ExecutorDirectory {
       command: string;
       args: string[];
       prefix: string;
-      context: { user: string; notifier: string; channel: string };
+      context: {
+        user: string;
+        notifier: string;
+        channel: string;
+        /** Set by the host from the channel's access rules, never from the command text. */
+        impersonation?: Impersonation;
+      };
     },
     deadlineMs: number,
   ): Promise<ExecutorAnswer>;

@@ -6,7 +6,12 @@
  * reads them). Slash commands that arrive over Socket Mode are answered through their response_url.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { CommandRequest, CommandResult } from "../commands/index.ts";
+import {
+  resolveAccess,
+  type CommandAccessConfig,
+  type CommandRequest,
+  type CommandResult,
+} from "../commands/index.ts";
 import { formatReply, postReply } from "../ingress/chat/reply.ts";
 import { refusedResponseUrl, type ResponseUrlPolicy } from "../ingress/chat/response-url.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -35,6 +40,8 @@ export interface SlackChatRequestsOptions {
   commands: CommandRunner;
   /** Executor names this notifier's commands may use; undefined means all. */
   allowedExecutors?: readonly string[];
+  /** Who may use which executors (spec.commands.access); a Slack rule names user ids. */
+  access?: CommandAccessConfig;
   /** The Web API with the notifier's bot token: chat.postMessage. */
   api: Pick<SlackWebApi, "call">;
   /** Where a slash command's answer may be posted (its response_url); default Slack's hooks.slack.com. */
@@ -83,7 +90,7 @@ export class SlackChatRequests {
 
   /** Runs the command and posts the answer in the request's thread; failures are logged, never thrown. */
   async answer(request: SlackChatRequest): Promise<void> {
-    const { notifier, commands, allowedExecutors, log } = this.#options;
+    const { notifier, commands, allowedExecutors, access, log } = this.#options;
     const command = request.command.trim() || "help";
     try {
       const result = await commands.dispatch({
@@ -92,6 +99,7 @@ export class SlackChatRequests {
         notifier,
         channel: request.channel,
         allowedExecutors,
+        access: resolveAccess(access, [request.user]),
       });
       const { text, blocks } = formatReply("slack", command, result);
       await this.#post({
@@ -118,7 +126,7 @@ export class SlackChatRequests {
   #handleSlashCommand(payload: unknown): void {
     const { user, channel, responseUrl: url, ...slash } = slashCommandRequest(payload);
     const command = slash.command || "help";
-    const { notifier, commands, allowedExecutors, log } = this.#options;
+    const { notifier, commands, allowedExecutors, access, log } = this.#options;
     const policy = this.#options.responseUrls ?? {};
     const refusal = refusedResponseUrl(url, { platform: "slack" }, policy);
     if (refusal) {
@@ -126,7 +134,14 @@ export class SlackChatRequests {
       return;
     }
     void commands
-      .dispatch({ command, user, notifier, channel, allowedExecutors })
+      .dispatch({
+        command,
+        user,
+        notifier,
+        channel,
+        allowedExecutors,
+        access: resolveAccess(access, [user]),
+      })
       .then((result) => postReply(url.href, formatReply("slack", command, result), POST_TIMEOUT_MS, policy))
       .then(
         ({ ok, detail }) => {

@@ -261,3 +261,71 @@ spec: {type: log}
     assert.match(set.problems[2]!, /^x\.yaml#4: not valid YAML/);
   });
 });
+
+describe("notifier command access", () => {
+  const spec = (commands: object) => ({ type: "log", commands });
+  const problems = (commands: object) => validateNotifierSpec(spec(commands));
+
+  it("accepts groups, rules by user and by group, and a Kubernetes identity", () => {
+    assert.deepEqual(
+      problems({
+        executors: ["kubectl", "echo"],
+        groups: { sre: ["U012ABC", "alice"] },
+        access: [
+          {
+            users: ["U099XYZ"],
+            executors: ["kubectl"],
+            kubernetes: { user: "alice@example.com", groups: ["sre"] },
+          },
+          { groups: ["sre"], executors: ["echo"] },
+          { users: ["intern"], executors: [] },
+          { groups: ["sre"], executors: ["kubectl"], kubernetes: { user: "sre-bot" } },
+        ],
+      }),
+      [],
+    );
+    // Without spec.commands.executors the channel may use every executor, so a rule may name any.
+    assert.deepEqual(problems({ access: [{ users: ["U1"], executors: ["helm"] }] }), []);
+  });
+
+  it("refuses a rule's executor that the channel may not use", () => {
+    assert.deepEqual(
+      problems({ executors: ["echo"], access: [{ users: ["U1"], executors: ["echo", "kubectl"] }] }),
+      ["spec.commands: an access rule may only name executors listed in spec.commands.executors"],
+    );
+  });
+
+  it("refuses a rule that names an undefined group, or nobody", () => {
+    const undefinedGroup =
+      "spec.commands: an access rule may only name groups defined in spec.commands.groups";
+    assert.deepEqual(problems({ access: [{ groups: ["sre"], executors: [] }] }), [undefinedGroup]);
+    assert.deepEqual(problems({ groups: { ops: ["U1"] }, access: [{ groups: ["sre"], executors: [] }] }), [
+      undefinedGroup,
+    ]);
+    assert.deepEqual(problems({ access: [{ executors: ["echo"] }] }), [
+      "spec.commands.access[0]: an access rule names users and/or groups",
+    ]);
+    assert.deepEqual(problems({ access: [{ users: ["U1"] }] }), [
+      "spec.commands.access[0].executors: required",
+    ]);
+  });
+
+  it("refuses malformed group names, chat users and Kubernetes identities", () => {
+    assert.deepEqual(problems({ groups: { SRE: ["U1"] } }), [
+      "spec.commands.groups: a group name is lower-case letters, digits and dashes",
+    ]);
+    assert.match(
+      problems({ access: [{ users: ["U1,U2"], executors: [] }] }).join(),
+      /^spec\.commands\.access\[0\]\.users\[0\]: must match pattern/,
+    );
+    // The API server refuses Impersonate-Group without Impersonate-User.
+    assert.deepEqual(
+      problems({ access: [{ users: ["U1"], executors: [], kubernetes: { groups: ["viewers"] } }] }),
+      ["spec.commands.access[0].kubernetes.user: required"],
+    );
+    assert.match(
+      problems({ access: [{ users: ["U1"], executors: [], kubernetes: { user: "a\r\nX-Evil: 1" } }] }).join(),
+      /^spec\.commands\.access\[0\]\.kubernetes\.user: must match pattern/,
+    );
+  });
+});

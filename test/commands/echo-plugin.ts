@@ -15,6 +15,8 @@ export function serveEcho(name = "echo"): Promise<RunningPlugin> {
           if (signal.aborted) throw new ExecutorError("timeout", "cancelled by the caller");
         } else if (first === "--whoami") {
           return `${context.user}|${context.notifier}|${context.channel}`;
+        } else if (first === "--impersonation") {
+          return JSON.stringify(context.impersonation ?? null);
         } else if (first === "--repeat") {
           return String(rest[1] ?? "x").repeat(Number(rest[0]));
         } else if (first === "--forbid") {

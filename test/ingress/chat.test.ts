@@ -90,6 +90,23 @@ describe("chat slash commands", () => {
     "ops-slack": { type: "slack", allowedExecutors: ["echo"], slackSigningSecret: SIGNING_SECRET },
     "ops-mm": { type: "mattermost", mattermostToken: MM_TOKEN },
     "alerts-only": { type: "slack" },
+    "ops-access": {
+      type: "slack",
+      allowedExecutors: ["echo", "shout"],
+      slackSigningSecret: SIGNING_SECRET,
+      mattermostToken: MM_TOKEN,
+      access: {
+        groups: { sre: ["U123", "carol"] },
+        access: [
+          {
+            users: ["U099XYZ", "alice"],
+            executors: ["echo"],
+            kubernetes: { user: "alice@example.com", groups: ["sre"] },
+          },
+          { groups: ["sre"], executors: ["shout"] },
+        ],
+      },
+    },
   };
 
   before(async () => {
@@ -305,5 +322,63 @@ describe("chat slash commands", () => {
     }
     assert.match(text, /patchbay_chat_replies_total\{platform="slack",outcome="failed"\} 1/);
     assert.match(text, /patchbay_chat_replies_total\{platform="slack",outcome="delivered"\} [1-9]/);
+  });
+
+  describe("per-user access (spec.commands.access)", () => {
+    const asSlackUser = (userId: string, text: string, path: string, userName = "someone") =>
+      slack("ops-access", { ...slackFields(text, path), user_id: userId, user_name: userName });
+
+    test("Slack: the same command from two users, one runs as their Kubernetes identity and one is refused", async () => {
+      await asSlackUser("U099XYZ", "echo --impersonation", "/access-allowed");
+      const allowed = await receiver.next("/access-allowed");
+      assert.equal(allowed.response_type, "in_channel");
+      assert.equal(
+        allowed.text,
+        '`echo --impersonation` (echo)\n```\n{"user":"alice@example.com","groups":["sre"]}\n```',
+      );
+
+      const response = await asSlackUser("U777", "echo --impersonation", "/access-refused");
+      assert.equal(response.status, 200);
+      const refused = await receiver.next("/access-refused");
+      // Like every answer; it names only the asker's own access.
+      assert.equal(refused.response_type, "in_channel");
+      assert.equal(
+        refused.text,
+        ':warning: `echo --impersonation` (echo) — not allowed: you (U777) are not allowed to use the executor "echo" here: no access rule of this channel names you. To run this command you need access to "echo": ask the channel\'s admins to grant it in the Notifier\'s spec.commands.access',
+      );
+    });
+
+    test("Slack: a group member gets their rule's executors only, and is told what they have", async () => {
+      await asSlackUser("U123", "shout --impersonation", "/access-group");
+      assert.match((await receiver.next("/access-group")).text, /```\nnull\n```/);
+      await asSlackUser("U123", "echo hi", "/access-group-refused");
+      assert.match(
+        (await receiver.next("/access-group-refused")).text,
+        /not allowed: you \(U123\) are not allowed to use the executor "echo" here: your access covers only "shout"\./,
+      );
+    });
+
+    test("Slack: a user_name is never matched (a Slack user can rename themselves), only the user_id", async () => {
+      await asSlackUser("U666", "echo hi", "/access-renamed", "alice");
+      assert.match((await receiver.next("/access-renamed")).text, /you \(U666\) are not allowed/);
+    });
+
+    test("Mattermost: a user name or a user id may be named", async () => {
+      const mattermost = async (fields: Record<string, string>) => {
+        const response = await fetch(`${ingress.url}/chat/mattermost/ops-access`, {
+          method: "POST",
+          headers: { authorization: `Token ${MM_TOKEN}` },
+          body: form({ text: "echo --impersonation", ...fields }),
+        });
+        return ((await json(response)) as { text: string }).text;
+      };
+      assert.match(await mattermost({ user_name: "alice", user_id: "mm-1" }), /"alice@example\.com"/);
+      assert.match(await mattermost({ user_name: "dave", user_id: "U099XYZ" }), /"alice@example\.com"/);
+      assert.match(
+        await mattermost({ user_name: "eve", user_id: "mm-2" }),
+        // Mattermost's markdown escapes the parentheses.
+        /you \\\(eve\\\) are not allowed to use the executor "echo" here: no access rule of this channel names you/,
+      );
+    });
   });
 });

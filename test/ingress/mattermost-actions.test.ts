@@ -26,6 +26,7 @@ import { FakeSources, RecordingSink, startTestIngress } from "./fakes.ts";
 const TOKEN = "q1w2e3r4t5y6u7i8o9p0a1s2d3";
 const CHANNEL = newId();
 const ALICE = { id: newId(), name: "alice" };
+const BOB = { id: newId(), name: "bob" };
 const COMMAND = "kubectl describe pod web-1 -n shop";
 
 function podEvent(uid: string): CloudEvent {
@@ -76,6 +77,15 @@ describe("Mattermost buttons", () => {
       "ops-mm": { type: "mattermost", allowedExecutors: ["kubectl"], mattermostBot: bot() },
       "ops-echo-only": { type: "mattermost", allowedExecutors: ["echo"], mattermostBot: bot() },
       "ops-webhook": { type: "mattermost" },
+      // Alice by her user name, as a rule may name her; Bob is in no rule.
+      "ops-access": {
+        type: "mattermost",
+        allowedExecutors: ["kubectl"],
+        mattermostBot: bot(),
+        access: {
+          access: [{ users: ["alice"], executors: ["kubectl"], kubernetes: { user: "alice@example.com" } }],
+        },
+      },
     };
     ingress = await startTestIngress(undefined, {
       sources: new FakeSources([]),
@@ -127,6 +137,8 @@ describe("Mattermost buttons", () => {
       notifier: "ops-mm",
       channel: CHANNEL,
       allowedExecutors: ["kubectl"],
+      // The notifier has no access rules: nothing narrows it further.
+      access: undefined,
     });
   });
 
@@ -148,6 +160,26 @@ describe("Mattermost buttons", () => {
     });
     assert.equal(repliesTo(reply.id).length, 0, "nothing replies to the reply itself");
     assert.equal(repliesTo(root.id).length, 0, "another thread is untouched");
+  });
+
+  it("per person: the access rules decide, by user name or id; someone no rule names is refused in the thread", async () => {
+    const root = await notify("ops-access", podEvent("uid-7"));
+    assert.equal((await mattermost.click(root.id, ALICE)).status, 200);
+    await waitFor(() => repliesTo(root.id).length === 1 || undefined, { what: "alice's answer" });
+    assert.match(repliesTo(root.id)[0]!.message, /```\ndescribe pod web-1 -n shop\n```/);
+    assert.deepEqual(dispatched.at(-1)!.access, {
+      user: "alice",
+      executors: ["kubectl"],
+      named: true,
+      impersonation: { user: "alice@example.com", groups: [] },
+    });
+    assert.equal((await mattermost.click(root.id, BOB)).status, 200);
+    await waitFor(() => repliesTo(root.id).length === 2 || undefined, { what: "bob's refusal" });
+    // Markdown escapes the parentheses.
+    assert.match(
+      repliesTo(root.id)[1]!.message,
+      /you \\\(bob\\\) are not allowed to use the executor "kubectl" here: no access rule of this channel names you/,
+    );
   });
 
   it("keeps to the notifier's executors: a command outside them is refused, in the thread", async () => {

@@ -140,6 +140,14 @@ spec:
     apiUrl: ${JSON.stringify(slack.apiUrl)}
   commands:
     executors: [kubectl, whoami]
+    groups: {oncall: [U0CAROL]}
+    access:
+      - users: [U0ALICE]
+        executors: [kubectl, whoami]
+        kubernetes: {user: alice@example.com, groups: [sre]}
+      - users: [U0BOB]
+        groups: [oncall]
+        executors: [whoami]
     slack:
       appToken: {file: ${JSON.stringify(appTokenFile)}}
       signingSecret: {value: ${SIGNING_SECRET}}
@@ -243,6 +251,63 @@ describe("Socket Mode in patchbay local", () => {
       what: "the refusal in the thread",
     });
     assert.match(refusal.text!, /not allowed: this channel may not use the executor "echo"/);
+  });
+
+  it("per person: the click runs as the Kubernetes identity the access rules map the clicker to; someone unnamed is refused", async () => {
+    const before = kube.requests.length;
+    socketMode.send(
+      "interactive",
+      blockActionsPayload({
+        value: `kubectl get pod ${POD} -n shop`,
+        user: "U0ALICE",
+        channel: CHANNEL,
+        messageTs: root.ts,
+      }),
+    );
+    await waitFor(
+      () => replies().some((reply) => reply.text?.startsWith(`\`kubectl get pod ${POD} -n shop\``)),
+      {
+        what: "alice's answer in the thread",
+        timeoutMs: 20_000,
+      },
+    );
+    const read = kube.requests
+      .slice(before)
+      .find((r) => r.method === "GET" && r.path === `/api/v1/namespaces/shop/pods/${POD}`);
+    assert.ok(read, "kubectl asked the API for the pod");
+    assert.deepEqual(read.headers["impersonate-user"], ["alice@example.com"]);
+    assert.deepEqual(read.headers["impersonate-group"], ["sre"]);
+
+    socketMode.send(
+      "interactive",
+      blockActionsPayload({
+        value: "kubectl get pods -n shop",
+        user: "U0MALLORY",
+        channel: CHANNEL,
+        messageTs: root.ts,
+      }),
+    );
+    const refusal = await waitFor(() => replies().find((reply) => reply.text?.includes("U0MALLORY")), {
+      what: "the refusal for someone no rule names",
+    });
+    assert.match(
+      refusal.text!,
+      /you \(U0MALLORY\) are not allowed to use the executor "kubectl" here: no access rule of this channel names you/,
+    );
+    // Bob may use whoami only.
+    socketMode.send(
+      "interactive",
+      blockActionsPayload({
+        value: "kubectl get pods -n shop",
+        user: "U0BOB",
+        channel: CHANNEL,
+        messageTs: root.ts,
+      }),
+    );
+    const narrowed = await waitFor(() => replies().find((reply) => reply.text?.includes("you (U0BOB)")), {
+      what: "bob's refusal",
+    });
+    assert.match(narrowed.text!, /your access covers only "whoami"/);
   });
 
   it("a connection dropped mid-stream is reopened: every envelope acknowledged and answered exactly once", async () => {

@@ -311,6 +311,73 @@ const NotifierDeliverySchema = Type.Object(
 );
 export type NotifierDelivery = Static<typeof NotifierDeliverySchema>;
 
+/** A chat user as the platform sends it: a Slack user_id, a Mattermost user_id or user_name. */
+const ChatUserSchema = Type.String({ minLength: 1, maxLength: 128, pattern: "^[^\\s,]+$" });
+const CHAT_GROUP_NAME_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+/** What an HTTP header value may hold (kubectl sends these as Impersonate-User / Impersonate-Group). */
+const KUBERNETES_SUBJECT_PATTERN = "^[^\\x00-\\x1f\\x7f]+$";
+
+const KubernetesIdentitySchema = Type.Object(
+  {
+    user: Type.String({
+      description:
+        'The Kubernetes user kubectl acts as (`--as`), e.g. "alice@example.com". Required: the API server refuses impersonating groups without a user.',
+      minLength: 1,
+      maxLength: 253,
+      pattern: KUBERNETES_SUBJECT_PATTERN,
+    }),
+    groups: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: KUBERNETES_SUBJECT_PATTERN }), {
+        description: "The Kubernetes groups kubectl acts as (one `--as-group` each).",
+        maxItems: 16,
+        "x-kubernetes-list-type": "set",
+      }),
+    ),
+  },
+  {
+    description:
+      "The Kubernetes identity the kubectl executor impersonates for these people, so the cluster's RBAC decides what each may read. Set only here, never from the chat text. Without it, kubectl runs as its own ServiceAccount.",
+  },
+);
+export type KubernetesIdentity = Static<typeof KubernetesIdentitySchema>;
+
+const CommandAccessRuleSchema = Type.Object(
+  {
+    users: Type.Optional(
+      Type.Array(ChatUserSchema, {
+        description:
+          "Chat users this rule covers: Slack user ids (user_id, e.g. U012ABC), Mattermost user ids or user names.",
+        maxItems: 64,
+        "x-kubernetes-list-type": "set",
+      }),
+    ),
+    groups: Type.Optional(
+      Type.Array(Type.String({ maxLength: 63, pattern: CHAT_GROUP_NAME_PATTERN }), {
+        description: "Groups of spec.commands.groups this rule covers.",
+        maxItems: 16,
+        "x-kubernetes-list-type": "set",
+      }),
+    ),
+    executors: Type.Array(Type.String({ maxLength: 253, pattern: DNS_SUBDOMAIN_PATTERN }), {
+      description:
+        "ExecutorPlugin names these people may use, within spec.commands.executors; [] refuses them every command.",
+      maxItems: 16,
+      "x-kubernetes-list-type": "set",
+    }),
+    kubernetes: Type.Optional(KubernetesIdentitySchema),
+  },
+  {
+    description: "Who (users and/or groups) may use which executors, and as which Kubernetes identity.",
+    "x-kubernetes-validations": [
+      {
+        rule: "has(self.users) || has(self.groups)",
+        message: "an access rule names users and/or groups",
+      },
+    ] satisfies CelRule[],
+  },
+);
+export type CommandAccessRule = Static<typeof CommandAccessRuleSchema>;
+
 const NotifierCommandsSchema = Type.Object(
   {
     executors: Type.Optional(
@@ -318,6 +385,33 @@ const NotifierCommandsSchema = Type.Object(
         description: "ExecutorPlugin names commands from this channel may use; absent means all.",
         maxItems: 256,
         "x-kubernetes-list-type": "set",
+      }),
+    ),
+    groups: Type.Optional(
+      StringMap(
+        Type.Array(ChatUserSchema, {
+          description: "The chat users in this group.",
+          maxItems: 256,
+          "x-kubernetes-list-type": "set",
+        }),
+        {
+          description:
+            "Chat groups, name to members (Slack user ids, Mattermost user ids or user names), for access rules to name.",
+          maxProperties: 32,
+          "x-kubernetes-validations": [
+            {
+              rule: `self.all(k, k.matches("${CHAT_GROUP_NAME_PATTERN}"))`,
+              message: "a group name is lower-case letters, digits and dashes",
+            },
+          ] satisfies CelRule[],
+        },
+      ),
+    ),
+    access: Type.Optional(
+      Type.Array(CommandAccessRuleSchema, {
+        description:
+          "Who may run what: the first rule naming the person (directly or through a group) decides; with access set, anyone no rule names is refused every command. Absent: everyone in the channel may use its executors.",
+        maxItems: 32,
       }),
     ),
     slack: Type.Optional(
@@ -352,7 +446,19 @@ const NotifierCommandsSchema = Type.Object(
       ),
     ),
   },
-  { description: "Chat commands from this channel." },
+  {
+    description: "Chat commands from this channel.",
+    "x-kubernetes-validations": [
+      {
+        rule: "!has(self.executors) || !has(self.access) || self.access.all(r, r.executors.all(e, e in self.executors))",
+        message: "an access rule may only name executors listed in spec.commands.executors",
+      },
+      {
+        rule: "!has(self.access) || self.access.all(r, !has(r.groups) || r.groups.all(g, has(self.groups) && g in self.groups))",
+        message: "an access rule may only name groups defined in spec.commands.groups",
+      },
+    ] satisfies CelRule[],
+  },
 );
 export type NotifierCommands = Static<typeof NotifierCommandsSchema>;
 

@@ -8,6 +8,7 @@
  */
 import { verifyActionContext } from "../../mattermost/action-context.ts";
 import { readBody } from "../body.ts";
+import { resolveAccess } from "../../commands/index.ts";
 import type { CommandRunner, Handler, IngressContext } from "../context.ts";
 import { HttpError, sendJson } from "../http-errors.ts";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../json-depth.ts";
@@ -21,6 +22,8 @@ const MATTERMOST_ID = /^[a-z0-9]{26}$/;
 
 interface ActionRequest {
   user_id: string;
+  /** Sent by Mattermost beside the id; "" when absent. */
+  user_name: string;
   channel_id: string;
   post_id: string;
   context: unknown;
@@ -52,7 +55,7 @@ export const handleMattermostAction: Handler = async (ctx, req, res) => {
   sendJson(res, 200, { ephemeral_text: acknowledgement("mattermost", command).text });
   // A reply must name the thread's root: the root itself when the button is on a root post.
   const rootId = contextRoot || request.post_id;
-  const click = { command, channelId, rootId, user: request.user_id };
+  const click: Click = { command, channelId, rootId, user: request.user_id, userName: request.user_name };
   answerInThread(ctx, commands, name, channel, click).catch((error: unknown) => {
     ctx.metrics.chatReplies.inc({ platform: "mattermost", outcome: "failed" });
     ctx.log.warn(`chat:${name}:button`, "a button's command failed", {
@@ -63,12 +66,20 @@ export const handleMattermostAction: Handler = async (ctx, req, res) => {
   });
 };
 
+interface Click {
+  command: string;
+  channelId: string;
+  rootId: string;
+  user: string;
+  userName: string;
+}
+
 async function answerInThread(
   ctx: IngressContext,
   commands: CommandRunner,
   notifier: string,
   channel: ChatChannel,
-  { command, channelId, rootId, user }: { command: string; channelId: string; rootId: string; user: string },
+  { command, channelId, rootId, user, userName }: Click,
 ): Promise<void> {
   const result = await commands.dispatch({
     command,
@@ -76,6 +87,8 @@ async function answerInThread(
     notifier,
     channel: channelId,
     allowedExecutors: channel.allowedExecutors,
+    // A rule may name the user id or the user name, as for slash commands.
+    access: resolveAccess(channel.access, [userName, user]),
   });
   const reply = formatReply("mattermost", command, result);
   const posted = await channel.mattermostBot!.api.createPost(
@@ -105,7 +118,7 @@ function parseRequest(body: Buffer): ActionRequest {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new HttpError(400, "malformed", "the request body must be a JSON object");
   }
-  const { user_id, channel_id, post_id, context } = parsed as Record<string, unknown>;
+  const { user_id, user_name, channel_id, post_id, context } = parsed as Record<string, unknown>;
   for (const [field, value] of Object.entries({ user_id, channel_id, post_id })) {
     if (typeof value !== "string" || !MATTERMOST_ID.test(value)) {
       throw new HttpError(
@@ -117,6 +130,7 @@ function parseRequest(body: Buffer): ActionRequest {
   }
   return {
     user_id: user_id as string,
+    user_name: typeof user_name === "string" ? user_name : "",
     channel_id: channel_id as string,
     post_id: post_id as string,
     context,

@@ -1,4 +1,5 @@
 import type { MattermostButtons } from "../../notifiers/mattermost-bot.ts";
+import type { CommandAccessConfig } from "../../commands/index.ts";
 
 /** What the chat endpoints need to know about a Notifier; the lead wires it to the Notifier CR's spec.commands. */
 export interface ChatChannel {
@@ -6,6 +7,11 @@ export interface ChatChannel {
   type: string;
   /** Executor names commands from this channel may use; undefined means all. */
   allowedExecutors?: string[];
+  /**
+   * Who may use which executors (spec.commands.groups and .access). Every chat path resolves the person
+   * who asked with resolveAccess (src/commands/access.ts) and passes the result to the dispatcher.
+   */
+  access?: CommandAccessConfig;
   /** Already resolved from its Secret; present when Slack's HTTP endpoints are configured. */
   slackSigningSecret?: string;
   /**

@@ -4,6 +4,7 @@
  * command's answer is posted to the response_url when it is ready, under the notifier's executor limits.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { resolveAccess } from "../../commands/index.ts";
 import { readBody } from "../body.ts";
 import type { Handler, IngressContext } from "../context.ts";
 import { HttpError, sendJson } from "../http-errors.ts";
@@ -27,16 +28,9 @@ export const handleSlackCommand: Handler = async (ctx, req, res) => {
   verifySlackSignature(req.headers, body, channel.slackSigningSecret, { replays: ctx.slackReplays });
   const form = new URLSearchParams(body.toString("utf8"));
   const responseUrl = requireResponseUrl(form);
-  await run(
-    ctx,
-    res,
-    "slack",
-    name,
-    channel,
-    form,
-    form.get("user_id") || form.get("user_name") || "",
-    responseUrl,
-  );
+  // Access rules match Slack's user_id only: a Slack user can change their user_name to anyone's.
+  const person = { user: form.get("user_id") || form.get("user_name") || "", ids: [form.get("user_id")] };
+  await run(ctx, res, "slack", name, channel, form, person, responseUrl);
 };
 
 export const handleMattermostCommand: Handler = async (ctx, req, res) => {
@@ -53,16 +47,12 @@ export const handleMattermostCommand: Handler = async (ctx, req, res) => {
   verifyMattermostToken(req.headers, form, channel.mattermostToken);
   // Older Mattermost servers send no response_url: then the answer is the HTTP response itself.
   const responseUrl = form.has("response_url") ? requireResponseUrl(form) : undefined;
-  await run(
-    ctx,
-    res,
-    "mattermost",
-    name,
-    channel,
-    form,
-    form.get("user_name") || form.get("user_id") || "",
-    responseUrl,
-  );
+  // Mattermost user names are unique on the server, so rules may name either.
+  const person = {
+    user: form.get("user_name") || form.get("user_id") || "",
+    ids: [form.get("user_name"), form.get("user_id")],
+  };
+  await run(ctx, res, "mattermost", name, channel, form, person, responseUrl);
 };
 
 async function run(
@@ -72,7 +62,7 @@ async function run(
   notifier: string,
   channel: ChatChannel,
   form: URLSearchParams,
-  user: string,
+  person: { user: string; ids: (string | null)[] },
   responseUrl: string | undefined,
 ): Promise<void> {
   const commands = ctx.commands;
@@ -82,10 +72,14 @@ async function run(
   const answer = commands
     .dispatch({
       command: commandLine,
-      user,
+      user: person.user,
       notifier,
       channel: form.get("channel_id") ?? "",
       allowedExecutors: channel.allowedExecutors,
+      access: resolveAccess(
+        channel.access,
+        person.ids.filter((id) => id !== null),
+      ),
     })
     .then((result) => formatReply(platform, commandLine, result));
   if (!responseUrl) {

@@ -16,6 +16,7 @@ import { parseAllDocuments } from "yaml";
 import { builtinResources } from "./builtins.ts";
 import { ApiError } from "./errors.ts";
 import { FaultInjector } from "./faults.ts";
+import { forbiddenFor } from "./impersonation.ts";
 import type { FaultRule, InjectedFault, RequestLogEntry } from "./faults.ts";
 import { sendError } from "./http-io.ts";
 import { makeKubeConfig, writeKubeconfigFile } from "./kubeconfig.ts";
@@ -80,6 +81,7 @@ export class KubeApiDouble {
   private readonly server: Server;
   private readonly watches: WatchHub;
   private readonly faults: FaultInjector;
+  private readonly forbiddenUsers: Set<string>;
   private readonly tempDirs: string[] = [];
 
   /** Use startKubeApiDouble(). */
@@ -89,8 +91,10 @@ export class KubeApiDouble {
     watches: WatchHub;
     faults: FaultInjector;
     requests: RequestLogEntry[];
+    forbiddenUsers: Set<string>;
   }) {
     this.server = parts.server;
+    this.forbiddenUsers = parts.forbiddenUsers;
     this.requests = parts.requests;
     this.ops = parts.ops;
     this.watches = parts.watches;
@@ -230,6 +234,14 @@ export class KubeApiDouble {
     this.ops.store.compact();
   }
 
+  /**
+   * Refuses every resource request impersonating `user` (Impersonate-User) with the real server's 403,
+   * as RBAC would refuse a user bound to no role; discovery stays open to them.
+   */
+  forbidImpersonatedUser(user: string): void {
+    this.forbiddenUsers.add(user);
+  }
+
   /** Answers the next `times` matching requests with an error Status instead of serving them. */
   failNext(rule: FaultRule): InjectedFault {
     return this.faults.add(rule);
@@ -281,7 +293,12 @@ async function loadYamlObjects(path: string): Promise<KubeObject[]> {
     .map((doc) => doc as KubeObject);
 }
 
-function handler(router: Router, faults: FaultInjector, requests: RequestLogEntry[]) {
+function handler(
+  router: Router,
+  faults: FaultInjector,
+  requests: RequestLogEntry[],
+  forbiddenUsers: ReadonlySet<string>,
+) {
   return (request: IncomingMessage, response: ServerResponse): void => {
     const target = request.url ?? "/";
     const queryStart = target.indexOf("?");
@@ -292,6 +309,7 @@ function handler(router: Router, faults: FaultInjector, requests: RequestLogEntr
       contentType: request.headers["content-type"],
       accept: request.headers.accept,
       userAgent: request.headers["user-agent"],
+      headers: { ...request.headersDistinct } as Record<string, string[]>,
       watch: /[?&]watch=(true|1)(&|$)/.test(target),
     };
     requests.push(entry);
@@ -302,6 +320,13 @@ function handler(router: Router, faults: FaultInjector, requests: RequestLogEntr
         fault.retryAfterSeconds !== undefined ? { "Retry-After": String(fault.retryAfterSeconds) } : {};
       request.resume();
       sendError(response, fault.error, headers);
+      entry.status = response.statusCode;
+      return;
+    }
+    const forbidden = forbiddenFor(forbiddenUsers, request, entry.path, entry.query);
+    if (forbidden) {
+      request.resume();
+      sendError(response, forbidden);
       entry.status = response.statusCode;
       return;
     }
@@ -326,16 +351,17 @@ export async function startKubeApiDouble(options: KubeApiDoubleOptions = {}): Pr
   const watches = new WatchHub(ops, options.bookmarkIntervalMs ?? 1000);
   const faults = new FaultInjector();
   const requests: RequestLogEntry[] = [];
+  const forbiddenUsers = new Set<string>();
   let address = "";
   const router = new Router(ops, watches, () => address);
-  const server = createServer(handler(router, faults, requests));
+  const server = createServer(handler(router, faults, requests, forbiddenUsers));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
   });
   const info = server.address() as AddressInfo;
   address = `${info.address}:${info.port}`;
-  const double = new KubeApiDouble({ server, ops, watches, faults, requests });
+  const double = new KubeApiDouble({ server, ops, watches, faults, requests, forbiddenUsers });
   for (const name of options.namespaces ?? defaultNamespaces) {
     double.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
   }

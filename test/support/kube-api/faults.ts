@@ -36,6 +36,8 @@ export interface RequestLogEntry {
   contentType: string | undefined;
   accept: string | undefined;
   userAgent: string | undefined;
+  /** Every request header by lower-case name, each with all its values (Impersonate-Group repeats). */
+  headers: Record<string, string[]>;
   watch: boolean;
   /** The response status, filled in when the response has been sent (streaming watches: 200 at once). */
   status?: number;

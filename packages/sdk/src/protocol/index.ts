@@ -31,6 +31,7 @@ export {
   ExecutorService,
   HelpRequest,
   HelpResponse,
+  KubernetesImpersonation,
   type ExecutorServer,
 } from "./generated/patchbay/v1/executor.ts";
 export {

@@ -14,25 +14,27 @@ _sym_db = _symbol_database.Default()
 from patchbay.v1 import plugin_pb2 as patchbay_dot_v1_dot_plugin__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apatchbay/v1/executor.proto\x12\x0bpatchbay.v1\x1a\x18patchbay/v1/plugin.proto\"\x82\x01\n\x0e\x45xecuteRequest\x12\x0f\n\x07\x63ommand\x18\x01 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x02 \x03(\t\x12\x0e\n\x06prefix\x18\x03 \x01(\t\x12\x13\n\x0b\x63onfig_json\x18\x04 \x01(\t\x12,\n\x07\x63ontext\x18\x05 \x01(\x0b\x32\x1b.patchbay.v1.ExecuteContext\"X\n\x0e\x45xecuteContext\x12\x15\n\rexecutor_name\x18\x01 \x01(\t\x12\x0c\n\x04user\x18\x02 \x01(\t\x12\x10\n\x08notifier\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\"\x81\x01\n\x0f\x45xecuteResponse\x12\x0e\n\x06output\x18\x01 \x01(\t\x12\x14\n\x0cmessage_json\x18\x02 \x01(\t\x12\x31\n\nerror_code\x18\x03 \x01(\x0e\x32\x1d.patchbay.v1.ExecuteErrorCode\x12\x15\n\rerror_message\x18\x04 \x01(\t\"\"\n\x0bHelpRequest\x12\x13\n\x0b\x63onfig_json\x18\x01 \x01(\t\"\x1c\n\x0cHelpResponse\x12\x0c\n\x04text\x18\x01 \x01(\t*\xb7\x01\n\x10\x45xecuteErrorCode\x12\x19\n\x15\x45XECUTE_ERROR_CODE_OK\x10\x00\x12 \n\x1c\x45XECUTE_ERROR_CODE_FORBIDDEN\x10\x01\x12\'\n#EXECUTE_ERROR_CODE_INVALID_ARGUMENT\x10\x02\x12\x1d\n\x19\x45XECUTE_ERROR_CODE_FAILED\x10\x03\x12\x1e\n\x1a\x45XECUTE_ERROR_CODE_TIMEOUT\x10\x04\x32\xd6\x01\n\x08\x45xecutor\x12G\n\x08\x44\x65scribe\x12\x1c.patchbay.v1.DescribeRequest\x1a\x1d.patchbay.v1.DescribeResponse\x12\x44\n\x07\x45xecute\x12\x1b.patchbay.v1.ExecuteRequest\x1a\x1c.patchbay.v1.ExecuteResponse\x12;\n\x04Help\x12\x18.patchbay.v1.HelpRequest\x1a\x19.patchbay.v1.HelpResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apatchbay/v1/executor.proto\x12\x0bpatchbay.v1\x1a\x18patchbay/v1/plugin.proto\"\x82\x01\n\x0e\x45xecuteRequest\x12\x0f\n\x07\x63ommand\x18\x01 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x02 \x03(\t\x12\x0e\n\x06prefix\x18\x03 \x01(\t\x12\x13\n\x0b\x63onfig_json\x18\x04 \x01(\t\x12,\n\x07\x63ontext\x18\x05 \x01(\x0b\x32\x1b.patchbay.v1.ExecuteContext\"\x95\x01\n\x0e\x45xecuteContext\x12\x15\n\rexecutor_name\x18\x01 \x01(\t\x12\x0c\n\x04user\x18\x02 \x01(\t\x12\x10\n\x08notifier\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12;\n\rimpersonation\x18\x05 \x01(\x0b\x32$.patchbay.v1.KubernetesImpersonation\"7\n\x17KubernetesImpersonation\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0e\n\x06groups\x18\x02 \x03(\t\"\x81\x01\n\x0f\x45xecuteResponse\x12\x0e\n\x06output\x18\x01 \x01(\t\x12\x14\n\x0cmessage_json\x18\x02 \x01(\t\x12\x31\n\nerror_code\x18\x03 \x01(\x0e\x32\x1d.patchbay.v1.ExecuteErrorCode\x12\x15\n\rerror_message\x18\x04 \x01(\t\"\"\n\x0bHelpRequest\x12\x13\n\x0b\x63onfig_json\x18\x01 \x01(\t\"\x1c\n\x0cHelpResponse\x12\x0c\n\x04text\x18\x01 \x01(\t*\xb7\x01\n\x10\x45xecuteErrorCode\x12\x19\n\x15\x45XECUTE_ERROR_CODE_OK\x10\x00\x12 \n\x1c\x45XECUTE_ERROR_CODE_FORBIDDEN\x10\x01\x12\'\n#EXECUTE_ERROR_CODE_INVALID_ARGUMENT\x10\x02\x12\x1d\n\x19\x45XECUTE_ERROR_CODE_FAILED\x10\x03\x12\x1e\n\x1a\x45XECUTE_ERROR_CODE_TIMEOUT\x10\x04\x32\xd6\x01\n\x08\x45xecutor\x12G\n\x08\x44\x65scribe\x12\x1c.patchbay.v1.DescribeRequest\x1a\x1d.patchbay.v1.DescribeResponse\x12\x44\n\x07\x45xecute\x12\x1b.patchbay.v1.ExecuteRequest\x1a\x1c.patchbay.v1.ExecuteResponse\x12;\n\x04Help\x12\x18.patchbay.v1.HelpRequest\x1a\x19.patchbay.v1.HelpResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'patchbay.v1.executor_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _EXECUTEERRORCODE._serialized_start=491
-  _EXECUTEERRORCODE._serialized_end=674
+  _EXECUTEERRORCODE._serialized_start=610
+  _EXECUTEERRORCODE._serialized_end=793
   _EXECUTEREQUEST._serialized_start=70
   _EXECUTEREQUEST._serialized_end=200
-  _EXECUTECONTEXT._serialized_start=202
-  _EXECUTECONTEXT._serialized_end=290
-  _EXECUTERESPONSE._serialized_start=293
-  _EXECUTERESPONSE._serialized_end=422
-  _HELPREQUEST._serialized_start=424
-  _HELPREQUEST._serialized_end=458
-  _HELPRESPONSE._serialized_start=460
-  _HELPRESPONSE._serialized_end=488
-  _EXECUTOR._serialized_start=677
-  _EXECUTOR._serialized_end=891
+  _EXECUTECONTEXT._serialized_start=203
+  _EXECUTECONTEXT._serialized_end=352
+  _KUBERNETESIMPERSONATION._serialized_start=354
+  _KUBERNETESIMPERSONATION._serialized_end=409
+  _EXECUTERESPONSE._serialized_start=412
+  _EXECUTERESPONSE._serialized_end=541
+  _HELPREQUEST._serialized_start=543
+  _HELPREQUEST._serialized_end=577
+  _HELPRESPONSE._serialized_start=579
+  _HELPRESPONSE._serialized_end=607
+  _EXECUTOR._serialized_start=796
+  _EXECUTOR._serialized_end=1010
 # @@protoc_insertion_point(module_scope)

@@ -115,6 +115,19 @@ export interface ExecuteContext {
   notifier: string;
   /** The channel within the notifier's platform, if any. */
   channel: string;
+  /**
+   * The Kubernetes identity to act as for this person, set by the host from the Notifier's access rules
+   * (spec.commands.access[].kubernetes), never from the command text. Unset: act as the plugin's own
+   * identity. An executor that talks to Kubernetes impersonates it (kubectl: --as, --as-group).
+   */
+  impersonation?: KubernetesImpersonation | undefined;
+}
+
+export interface KubernetesImpersonation {
+  /** The Kubernetes user name (Impersonate-User); never empty when the message is set. */
+  user: string;
+  /** Kubernetes groups (Impersonate-Group), one header each. */
+  groups: string[];
 }
 
 export interface ExecuteResponse {
@@ -276,7 +289,7 @@ export const ExecuteRequest: MessageFns<ExecuteRequest> = {
 };
 
 function createBaseExecuteContext(): ExecuteContext {
-  return { executorName: "", user: "", notifier: "", channel: "" };
+  return { executorName: "", user: "", notifier: "", channel: "", impersonation: undefined };
 }
 
 export const ExecuteContext: MessageFns<ExecuteContext> = {
@@ -292,6 +305,9 @@ export const ExecuteContext: MessageFns<ExecuteContext> = {
     }
     if (message.channel !== "") {
       writer.uint32(34).string(message.channel);
+    }
+    if (message.impersonation !== undefined) {
+      KubernetesImpersonation.encode(message.impersonation, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -341,6 +357,14 @@ export const ExecuteContext: MessageFns<ExecuteContext> = {
             message.channel = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.impersonation = KubernetesImpersonation.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -363,6 +387,7 @@ export const ExecuteContext: MessageFns<ExecuteContext> = {
       user: isSet(object.user) ? globalThis.String(object.user) : "",
       notifier: isSet(object.notifier) ? globalThis.String(object.notifier) : "",
       channel: isSet(object.channel) ? globalThis.String(object.channel) : "",
+      impersonation: isSet(object.impersonation) ? KubernetesImpersonation.fromJSON(object.impersonation) : undefined,
     };
   },
 
@@ -380,6 +405,9 @@ export const ExecuteContext: MessageFns<ExecuteContext> = {
     if (message.channel !== "") {
       obj.channel = message.channel;
     }
+    if (message.impersonation !== undefined) {
+      obj.impersonation = KubernetesImpersonation.toJSON(message.impersonation);
+    }
     return obj;
   },
 
@@ -392,6 +420,94 @@ export const ExecuteContext: MessageFns<ExecuteContext> = {
     message.user = object.user ?? "";
     message.notifier = object.notifier ?? "";
     message.channel = object.channel ?? "";
+    message.impersonation = (object.impersonation !== undefined && object.impersonation !== null)
+      ? KubernetesImpersonation.fromPartial(object.impersonation)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseKubernetesImpersonation(): KubernetesImpersonation {
+  return { user: "", groups: [] };
+}
+
+export const KubernetesImpersonation: MessageFns<KubernetesImpersonation> = {
+  encode(message: KubernetesImpersonation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== "") {
+      writer.uint32(10).string(message.user);
+    }
+    for (const v of message.groups) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KubernetesImpersonation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKubernetesImpersonation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.groups.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KubernetesImpersonation {
+    return {
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: KubernetesImpersonation): unknown {
+    const obj: any = {};
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.groups?.length) {
+      obj.groups = message.groups;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KubernetesImpersonation>): KubernetesImpersonation {
+    return KubernetesImpersonation.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KubernetesImpersonation>): KubernetesImpersonation {
+    const message = createBaseKubernetesImpersonation();
+    message.user = object.user ?? "";
+    message.groups = object.groups?.map((e) => e) || [];
     return message;
   },
 };
