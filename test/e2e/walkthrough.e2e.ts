@@ -16,12 +16,22 @@ import { kubectl as runKubectl } from "../manifests/kubectl.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../operator/harness.ts";
 import { startOperatorProcess, type OperatorProcess } from "../support/operator-process.ts";
 import { startPluginProcess, type StartedPlugin } from "../support/plugin-process.ts";
+import {
+  DEFAULT_APP_TOKEN,
+  DEFAULT_BOT_TOKEN,
+  startSlackApiStandIn,
+  type SlackApiStandIn,
+} from "../support/slack-api/index.ts";
+import { blockActionsPayload } from "../support/slack-api/requests.ts";
+import { attachSocketMode, type SocketModeStandIn } from "../support/slack-api/socket-mode.ts";
 import { waitFor } from "../support/wait.ts";
 
 const KUBECONFIG = process.env.KUBECONFIG;
 const NAMESPACE = `patchbay-e2e-${randomBytes(3).toString("hex")}`;
 const TOKEN = `e2e-${randomBytes(12).toString("hex")}`;
 // Short lease timings, so that the takeover after a SIGKILL is seen within seconds.
+const SLACK_CHANNEL = "C0E2EOPS01";
+
 const LEASE = {
   PATCHBAY_LEASE_DURATION_SECONDS: "4",
   PATCHBAY_RENEW_DEADLINE_SECONDS: "3",
@@ -89,6 +99,8 @@ describe(`Patchbay on the cluster in KUBECONFIG (namespace ${NAMESPACE})`, () =>
   let heartbeat: StartedPlugin;
   let inbox: StartedPlugin;
   let receiver: WebhookReceiver;
+  let slack: SlackApiStandIn;
+  let socketMode: SocketModeStandIn;
   let first: OperatorProcess;
   let second: OperatorProcess | undefined;
   let installedBefore = false;
@@ -106,12 +118,14 @@ describe(`Patchbay on the cluster in KUBECONFIG (namespace ${NAMESPACE})`, () =>
     assert.equal(ready.trim(), "ok");
     installedBefore = await exists("crd/sourceplugins.patchbay.dev");
     for (const object of SAMPLE_CLUSTER_OBJECTS) if (await exists(object)) sampleObjectsBefore.add(object);
-    [echo, heartbeat, inbox, receiver] = await Promise.all([
+    [echo, heartbeat, inbox, receiver, slack] = await Promise.all([
       startPluginProcess("plugins/echo/main.ts"),
       startPluginProcess("plugins/heartbeat/main.ts"),
       startPluginProcess("plugins/cloudevents/main.ts"),
       startWebhookReceiver(),
+      startSlackApiStandIn({ channels: [{ id: SLACK_CHANNEL, name: "ops" }] }),
     ]);
+    socketMode = attachSocketMode(slack);
     plugins.push(echo, heartbeat, inbox);
   });
 
@@ -137,6 +151,8 @@ describe(`Patchbay on the cluster in KUBECONFIG (namespace ${NAMESPACE})`, () =>
     }
     await Promise.all(plugins.map((plugin) => plugin.stop()));
     await receiver?.close();
+    await socketMode?.close();
+    await slack?.close();
   });
 
   it("kubectl apply -k . installs the CRDs (established), RBAC, the manager Deployment and its Services", async () => {
@@ -278,6 +294,76 @@ describe(`Patchbay on the cluster in KUBECONFIG (namespace ${NAMESPACE})`, () =>
       timeoutMs: 20_000,
       what: "a heartbeat",
     });
+  });
+
+  it("a Slack app notifier with its tokens in a Secret: Socket Mode clicks run as the access rules say, answered in the thread", async () => {
+    // The Slack API is a stand-in on loopback, which the operator (outside the cluster) reaches.
+    await applyObjects(
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "slack-app" },
+        stringData: { "bot-token": DEFAULT_BOT_TOKEN, "app-token": DEFAULT_APP_TOKEN },
+      },
+      {
+        apiVersion: "patchbay.dev/v1alpha1",
+        kind: "Notifier",
+        metadata: { name: "slack-ops" },
+        spec: {
+          type: "slack",
+          slack: {
+            botToken: { secretKeyRef: { name: "slack-app", key: "bot-token" } },
+            channel: "ops",
+            apiUrl: slack.apiUrl,
+          },
+          sources: { names: ["inbox"] },
+          commands: {
+            executors: ["e2e-echo"],
+            access: [{ users: ["U0ALICE"], executors: ["e2e-echo"] }],
+            slack: { appToken: { secretKeyRef: { name: "slack-app", key: "app-token" } } },
+          },
+        },
+      },
+    );
+    await kubectl("wait", "-n", NAMESPACE, "--for=condition=Ready", "--timeout=60s", "notifier/slack-ops");
+    await waitFor(() => socketMode.connections().some((connection) => connection.open), {
+      timeoutMs: 20_000,
+      what: "the operator's Socket Mode connection",
+    });
+    const posted = await fetch(`${first.ingress}/events`, {
+      method: "POST",
+      headers: { "content-type": "application/cloudevents+json", authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({
+        specversion: "1.0",
+        id: `e2e-slack-${randomBytes(4).toString("hex")}`,
+        source: "inbox",
+        type: "com.example.deploy",
+        data: { title: "deploy shop/api" },
+      }),
+    });
+    assert.equal(posted.status, 202, await posted.text());
+    const root = await waitFor(() => slack.messages(SLACK_CHANNEL)[0], {
+      timeoutMs: 20_000,
+      what: "the event in Slack",
+    });
+    const click = (user: string, value: string) =>
+      socketMode.send(
+        "interactive",
+        blockActionsPayload({ value, user, channel: SLACK_CHANNEL, messageTs: root.ts }),
+      );
+    const replies = () => slack.thread(SLACK_CHANNEL, root.ts)?.replies ?? [];
+    click("U0ALICE", "e2e-echo hello from slack");
+    const answer = await waitFor(() => replies().find((reply) => reply.text?.includes("hello from slack")), {
+      timeoutMs: 20_000,
+      what: "alice's answer in the thread",
+    });
+    assert.equal(answer.thread_ts, root.ts);
+    click("U0EVE", "e2e-echo hi");
+    const refusal = await waitFor(() => replies().find((reply) => reply.text?.includes("U0EVE")), {
+      timeoutMs: 20_000,
+      what: "eve's refusal in the thread",
+    });
+    assert.match(refusal.text!, /no access rule of this channel names you/);
   });
 
   it("a broken config shows ConfigValid=False with the schema's words; the API server's CEL rules refuse bad resources", async () => {
