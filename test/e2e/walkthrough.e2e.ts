@@ -40,6 +40,8 @@ const LEASE = {
 const SAMPLE_CLUSTER_OBJECTS = [
   "clusterrolebinding/patchbay-sample-kubectl-view",
   "clusterrolebinding/patchbay-sample-kubernetes-source-view",
+  "clusterrolebinding/patchbay-sample-kubectl-impersonate",
+  "clusterrole/patchbay-sample-kubectl-impersonate",
 ];
 
 async function kubectl(...args: string[]): Promise<string> {
