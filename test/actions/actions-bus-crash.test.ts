@@ -7,11 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import {
+  alertmanagerPayload,
+  postAlertUntilAccepted,
+  prometheusSourceManifest,
+} from "../support/alertmanager.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "../operator/harness.ts";
 import { NatsServer } from "../support/nats-server.ts";
 import { startPatchbayLocal, type PatchbayLocal } from "../support/patchbay-local.ts";
 import { waitFor } from "../support/wait.ts";
@@ -25,35 +29,18 @@ interface Received {
 }
 
 let nats: NatsServer;
-let receiver: Server;
+let receiver: WebhookReceiver;
+const received = () => receiver.events as unknown as Received[];
 let dir: string;
 let local: PatchbayLocal | undefined;
-const received: Received[] = [];
 
 function alert(n: number) {
-  const alertname = `Crash${n}`;
-  return {
-    version: "4",
-    status: "firing",
-    receiver: "patchbay",
-    groupKey: `{}:{alertname="${alertname}"}`,
-    groupLabels: { alertname },
-    commonLabels: {},
-    commonAnnotations: {},
-    externalURL: "http://alertmanager:9093",
-    truncatedAlerts: 0,
-    alerts: [
-      {
-        status: "firing",
-        labels: { alertname, namespace: "shop", pod: `web-${n}`, severity: "warning" },
-        annotations: { summary: "Pod is crash looping." },
-        startsAt: "2026-12-01T05:00:00Z",
-        endsAt: "0001-01-01T00:00:00Z",
-        generatorURL: "http://prometheus:9090/graph",
-        fingerprint: `fp${n}`,
-      },
-    ],
-  };
+  return alertmanagerPayload({
+    alertname: `Crash${n}`,
+    labels: { namespace: "shop", pod: `web-${n}` },
+    startsAt: "2026-12-01T05:00:00Z",
+    fingerprint: `fp${n}`,
+  });
 }
 
 /** Both plugins up: the source takes a payload (checked by the caller) and the executor answers. */
@@ -68,26 +55,12 @@ async function started(): Promise<PatchbayLocal> {
 
 before(async () => {
   nats = await NatsServer.start();
-  receiver = createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk: Buffer) => (body += chunk.toString()));
-    request.on("end", () => {
-      received.push(JSON.parse(body) as Received);
-      response.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  receiver = await startWebhookReceiver();
   dir = await mkdtemp(path.join(tmpdir(), "patchbay-actions-bus-"));
   const node = JSON.stringify(process.execPath);
   await writeFile(
     path.join(dir, "plane.yaml"),
-    `apiVersion: patchbay.dev/v1alpha1
-kind: SourcePlugin
-metadata: {name: alertmanager}
-spec:
-  runtime: {process: {command: [${node}, ${JSON.stringify(path.resolve("plugins/prometheus/main.ts"))}]}}
----
+    `${prometheusSourceManifest()}---
 apiVersion: patchbay.dev/v1alpha1
 kind: ExecutorPlugin
 metadata: {name: echo}
@@ -100,7 +73,7 @@ kind: Notifier
 metadata: {name: hook}
 spec:
   type: webhook
-  webhook: {url: {value: ${JSON.stringify(receiverUrl)}}}
+  webhook: {url: {value: ${JSON.stringify(receiver.url)}}}
   delivery: {ratePerSecond: 0}
 ---
 apiVersion: patchbay.dev/v1alpha1
@@ -118,7 +91,7 @@ spec:
 
 after(async () => {
   await local?.stop();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver?.close();
   await nats?.dispose();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -126,40 +99,25 @@ after(async () => {
 describe("Actions on the event bus, and a SIGKILL mid-run", () => {
   it("every accepted alert is delivered once, with its answer, after a restart", async () => {
     local = await started();
-    for (let n = 0; n < ALERTS; n++) {
-      // Until the source is up the ingress answers 503 (nothing stored); then each alert is a 202.
-      await waitFor(
-        async () => {
-          const response = await fetch(`${local!.url}/sources/alertmanager/`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify(alert(n)),
-          });
-          const text = await response.text();
-          if (response.status === 503) return false;
-          assert.equal(response.status, 202, text);
-          return true;
-        },
-        { what: `alert ${n} accepted`, timeoutMs: 20_000 },
-      );
-    }
+    for (let n = 0; n < ALERTS; n++)
+      await postAlertUntilAccepted(`${local.url}/sources/alertmanager/`, alert(n));
     // The commands are under way (each sleeps 1.5 s): nothing can have been answered yet.
     await new Promise((resolve) => setTimeout(resolve, 300));
     await local.kill();
-    const before = received.length;
+    const before = receiver.events.length;
     assert.ok(before < ALERTS, `all ${before} delivered before the kill: the test did not kill mid-run`);
 
     local = await started();
     const subjects = await waitFor(
       () => {
-        const alerts = received.filter((event) => event.subject?.startsWith("Crash"));
+        const alerts = received().filter((event) => event.subject?.startsWith("Crash"));
         return alerts.length >= ALERTS && alerts;
       },
       { what: `${ALERTS} alerts at the receiver`, timeoutMs: 45_000 },
     );
     // A moment for a second copy, were one on its way.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const delivered = received.filter((event) => event.subject?.startsWith("Crash"));
+    const delivered = received().filter((event) => event.subject?.startsWith("Crash"));
     assert.equal(delivered.length, ALERTS, `delivered: ${delivered.map((e) => e.subject).join(", ")}`);
     assert.equal(new Set(subjects.map((event) => event.subject)).size, ALERTS, "each alert once");
     for (const event of delivered) {

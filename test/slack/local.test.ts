@@ -8,6 +8,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import {
+  alertmanagerPayload,
+  postAlertUntilAccepted,
+  prometheusSourceManifest,
+} from "../support/alertmanager.ts";
 import { startPatchbayLocal, type PatchbayLocal } from "../support/patchbay-local.ts";
 import { DEFAULT_BOT_TOKEN, startSlackApiStandIn, type SlackApiStandIn } from "../support/slack-api/index.ts";
 import { waitFor } from "../support/wait.ts";
@@ -17,33 +22,16 @@ let slack: SlackApiStandIn;
 let local: PatchbayLocal;
 let dir: string;
 
-function payload(status: "firing" | "resolved", startsAt: string, endsAt = "0001-01-01T00:00:00Z") {
-  const alert = {
+function payload(status: "firing" | "resolved", startsAt: string, endsAt?: string) {
+  return alertmanagerPayload({
+    alertname: "KubePodCrashLooping",
     status,
-    labels: {
-      alertname: "KubePodCrashLooping",
-      namespace: "shop",
-      pod: "api-7c9d8f6b5-x2k4q",
-      severity: "critical",
-    },
-    annotations: { summary: "Pod shop/api is crash looping" },
     startsAt,
     endsAt,
-    generatorURL: "http://prometheus:9090/graph",
+    labels: { namespace: "shop", pod: "api-7c9d8f6b5-x2k4q", severity: "critical" },
+    summary: "Pod shop/api is crash looping",
     fingerprint: "5c1e8d0b9a3f7e21",
-  };
-  return {
-    version: "4",
-    status,
-    receiver: "patchbay",
-    groupKey: '{}:{alertname="KubePodCrashLooping"}',
-    groupLabels: { alertname: "KubePodCrashLooping" },
-    commonLabels: {},
-    commonAnnotations: {},
-    externalURL: "http://alertmanager:9093",
-    truncatedAlerts: 0,
-    alerts: [alert],
-  };
+  });
 }
 
 async function postAlert(body: unknown): Promise<void> {
@@ -61,15 +49,9 @@ before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "patchbay-slack-app-"));
   const tokenFile = path.join(dir, "slack-bot-token");
   await writeFile(tokenFile, `${DEFAULT_BOT_TOKEN}\n`, { mode: 0o600 });
-  const node = JSON.stringify(process.execPath);
   await writeFile(
     path.join(dir, "plane.yaml"),
-    `apiVersion: patchbay.dev/v1alpha1
-kind: SourcePlugin
-metadata: {name: alertmanager}
-spec:
-  runtime: {process: {command: [${node}, ${JSON.stringify(path.resolve("plugins/prometheus/main.ts"))}]}}
----
+    `${prometheusSourceManifest()}---
 apiVersion: patchbay.dev/v1alpha1
 kind: Notifier
 metadata: {name: incidents}
@@ -93,17 +75,9 @@ after(async () => {
 describe("patchbay local with a Slack app notifier", () => {
   it("threads an alert, its repeat and its resolution, and resolves the root", async () => {
     // The source may still be starting: post until it takes the payload (202).
-    await waitFor(
-      async () => {
-        const response = await fetch(`${local.url}/sources/alertmanager/`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(payload("firing", "2026-12-01T04:00:00Z")),
-        });
-        await response.text();
-        return response.status === 202;
-      },
-      { what: "the prometheus source to take the alert", timeoutMs: 20_000 },
+    await postAlertUntilAccepted(
+      `${local.url}/sources/alertmanager/`,
+      payload("firing", "2026-12-01T04:00:00Z"),
     );
     const root = await waitFor(() => slack.messages(CHANNEL)[0], {
       what: "the root message",
