@@ -2,7 +2,8 @@
  * Actions in the cluster. ActionSync runs on every replica (each has an ingress, so each routes events
  * and must run the actions): it applies the Actions in the cache to the data plane whenever one
  * changes. ActionReconciler runs on the leader: each Action's status says whether its command template
- * is well formed (TemplateValid) and whether it is applied (Ready), for the generation it looked at.
+ * is well formed (TemplateValid), whether the ExecutorPlugins it names exist (ExecutorsFound) and
+ * whether it is applied (Ready), for the generation it looked at.
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
 import {
@@ -29,7 +30,8 @@ import { writeStatus } from "./status-writer.ts";
 export type ActionObject = Action & KubernetesObject;
 
 export const TEMPLATE_VALID = "TemplateValid";
-export const actionConditions = new ConditionSet(READY, [TEMPLATE_VALID, CONFIG_VALID]);
+export const EXECUTORS_FOUND = "ExecutorsFound";
+export const actionConditions = new ConditionSet(READY, [TEMPLATE_VALID, EXECUTORS_FOUND, CONFIG_VALID]);
 
 /** Why an Action is not running, by namespace/name. */
 export type ActionVerdicts = Map<string, { reason: string; message: string }>;
@@ -121,6 +123,8 @@ export class ActionSync implements Runnable {
 
 export interface ActionReconcilerOptions {
   informer: ResourceInformer<ActionObject>;
+  /** The ExecutorPlugins in the cache: an Action naming one that does not exist cannot run. */
+  executors: ResourceInformer<KubernetesObject>;
   cluster: Cluster;
   sync: Pick<ActionSync, "apply">;
   recorder: Pick<EventRecorder, "event">;
@@ -147,6 +151,15 @@ export class ActionReconciler implements Reconciler {
     if (templateProblems.length > 0)
       conditions.markFalse(TEMPLATE_VALID, "InvalidTemplate", templateProblems.join("; "));
     else conditions.markTrue(TEMPLATE_VALID, "Valid", "every placeholder fills one argument");
+    const missing = this.#missingExecutors(action.spec.executors);
+    if (missing.length > 0) {
+      const names = missing.map((name) => `"${name}"`).join(", ");
+      conditions.markFalse(
+        EXECUTORS_FOUND,
+        "ExecutorNotFound",
+        `no ExecutorPlugin named ${names}: its runs would be refused until one is created`,
+      );
+    } else conditions.markTrue(EXECUTORS_FOUND, "Found", "every executor named exists");
     if (action.spec.suspend) conditions.markFalse(CONFIG_VALID, "Suspended", "spec.suspend is true");
     else if (verdict) conditions.markFalse(CONFIG_VALID, verdict.reason, verdict.message);
     else
@@ -168,4 +181,27 @@ export class ActionReconciler implements Reconciler {
       status,
     });
   }
+
+  /** Executors are found by name in any namespace Patchbay watches, as the dispatcher finds them. */
+  #missingExecutors(names: readonly string[]): string[] {
+    const existing = new Set(
+      this.#options.executors
+        .list()
+        .filter((executor) => !executor.metadata?.deletionTimestamp)
+        .map((executor) => executor.metadata?.name),
+    );
+    return names.filter((name) => !existing.has(name));
+  }
+}
+
+/** The Actions that name an executor: reconciled again when it is created or deleted. */
+export function actionsUsing(
+  actions: ResourceInformer<ActionObject>,
+  executor: KubernetesObject,
+): ObjectKey[] {
+  const name = executor.metadata?.name;
+  return actions
+    .list()
+    .filter((action) => name !== undefined && action.spec.executors.includes(name))
+    .map((action) => ({ namespace: action.metadata.namespace, name: action.metadata.name }));
 }

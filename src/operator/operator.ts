@@ -32,7 +32,7 @@ import { Cluster } from "./cluster.ts";
 import { newIngressTokenSecret } from "./ingress-token-secret.ts";
 import { MANAGER_POD_LABELS } from "./names.ts";
 import { DataPlaneSync } from "./data-plane-sync.ts";
-import { ActionReconciler, ActionSync, type ActionObject } from "./action-reconciler.ts";
+import { ActionReconciler, ActionSync, actionsUsing, type ActionObject } from "./action-reconciler.ts";
 import { NotifierReconciler } from "./notifier-reconciler.ts";
 import type { NotifierObject, PluginObject } from "./resources.ts";
 import { PluginReconciler, type ManagerDeploymentRef } from "./plugin-reconciler.ts";
@@ -224,11 +224,21 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     }).watch(notifiers, undefined, { updateMatters: specOrMetadataChanged }),
     action: new Controller({
       name: "action",
-      reconciler: new ActionReconciler({ informer: actions, cluster, sync: actionSync, recorder, log }),
+      reconciler: new ActionReconciler({
+        informer: actions,
+        executors: executors as unknown as ResourceInformer<KubernetesObject>,
+        cluster,
+        sync: actionSync,
+        recorder,
+        log,
+      }),
       registry: dataPlane.registry,
       maxConcurrentReconciles: options.reconcileWorkers ?? DEFAULT_RECONCILE_WORKERS,
       log,
-    }).watch(actions, undefined, { updateMatters: specOrMetadataChanged }),
+    })
+      .watch(actions, undefined, { updateMatters: specOrMetadataChanged })
+      // Only a creation or deletion changes whether an executor exists.
+      .watch(executors, (executor) => actionsUsing(actions, executor), { updateMatters: () => false }),
   };
 
   // Enqueueing is ignored while a controller is not running, i.e. on a replica that does not lead. Only a

@@ -70,9 +70,28 @@ after(async () => {
 });
 
 describe("the Action reconciler", () => {
-  it("marks a well-formed Action TemplateValid and Ready for its generation", async () => {
+  it("says when an executor it names does not exist, and turns Ready once it is created", async () => {
     api.create(
       action("describe-pod", "kubectl describe pod {{data.labels.pod}} -n {{data.labels.namespace}}"),
+    );
+    const waiting = await waitForCondition(api, ref("Action", "describe-pod"), "ExecutorsFound", {
+      status: "False",
+    });
+    const found = (waiting.status as { conditions: { type: string; reason: string; message: string }[] })
+      .conditions;
+    assert.equal(found.find((c) => c.type === "ExecutorsFound")!.reason, "ExecutorNotFound");
+    assert.match(
+      found.find((c) => c.type === "ExecutorsFound")!.message,
+      /no ExecutorPlugin named "kubectl"/,
+    );
+    assert.equal(found.find((c) => c.type === "Ready")!.reason, "ExecutorNotFound");
+
+    // Creating the executor reconciles the Actions that name it.
+    api.create(
+      plugin("ExecutorPlugin", "kubectl", {
+        prefixes: ["kubectl"],
+        runtime: { external: { address: echo.address } },
+      }),
     );
     const cr = await waitForCondition(api, ref("Action", "describe-pod"), "Ready", { status: "True" });
     const status = cr.status as {
@@ -82,6 +101,7 @@ describe("the Action reconciler", () => {
     assert.equal(status.observedGeneration, cr.metadata.generation);
     assert.deepEqual(status.conditions.map(({ type, status }) => `${type}=${status}`).sort(), [
       "ConfigValid=True",
+      "ExecutorsFound=True",
       "Ready=True",
       "TemplateValid=True",
     ]);
