@@ -29,7 +29,7 @@ export const ACTIONS_STAGE = "patchbay:actions";
 const STAGE_IN_FLIGHT = 32;
 /** The bus hands an event to another replica after this long without word from the one running it. */
 const STAGE_ACK_WAIT_MS = 15_000;
-/** How often a run in progress says so, well within the ack wait. */
+/** How often a run in progress says so, well within the ack wait (default). */
 const WORKING_EVERY_MS = 5_000;
 
 /** The wait before trying the subscription again. */
@@ -50,6 +50,8 @@ export interface ActionsStageOptions {
   engine: ActionEngine;
   /** The notifiers configured now, to name those a follow-up is addressed to and that do not exist. */
   knownNotifiers: () => ReadonlySet<string>;
+  /** How often a run in progress tells the bus it is still going (default 5 s; the ack wait is 15 s). */
+  workingEveryMs?: number;
   log: Logger;
 }
 
@@ -130,7 +132,7 @@ export class ActionsStage {
   }
 
   async #answer(event: CloudEvent, working: () => void): Promise<Settlement> {
-    const timer = setInterval(working, WORKING_EVERY_MS);
+    const timer = setInterval(working, this.#options.workingEveryMs ?? WORKING_EVERY_MS);
     try {
       await this.#options.engine.answer(event);
       return ACK;
@@ -144,13 +146,17 @@ export class ActionsStage {
       const addressed = event[ADDRESSED_EXTENSION];
       if (typeof addressed === "string") return addressed.split(",").includes(notifier);
       // The original of a held event: its answered copy follows.
-      if (event[ANSWERED_EXTENSION] === undefined && this.#options.engine.holds(event)) return false;
+      if (!isAnswered(event) && this.#options.engine.holds(event)) return false;
       return undefined;
     },
     present: fromEdge,
   };
 }
 
+function isAnswered(event: CloudEvent): boolean {
+  return event[ANSWERED_EXTENSION] === "true";
+}
+
 function isMarked(event: CloudEvent): boolean {
-  return event[ANSWERED_EXTENSION] !== undefined || event[ADDRESSED_EXTENSION] !== undefined;
+  return isAnswered(event) || event[ADDRESSED_EXTENSION] !== undefined;
 }
