@@ -101,7 +101,10 @@ export class DataPlane {
   readonly #options: DataPlaneOptions;
   readonly #log: Logger;
   readonly #dispatcher: CommandDispatcher;
-  /** Every event enters the router through the action engine (src/actions), which may hold it for answers. */
+  /**
+   * The Actions (src/actions): every event enters the router through this engine, which may hold it for
+   * answers; with the event bus the engine runs in the bus's actions stage instead.
+   */
   readonly #actions: ActionEngine;
   /**
    * With a JetStream bus: the edges (ingress, source streams) publish into it and await the store; the
