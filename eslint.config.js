@@ -9,6 +9,8 @@ export default tseslint.config(
       "packages/sdk/src/protocol/generated/",
       "packages/*/dist/",
       "bench/results/",
+      // Mutation testing's sandboxes (copies of the tree) while a run is under way.
+      ".stryker-tmp/",
     ],
   },
   js.configs.recommended,
