@@ -11,10 +11,12 @@
  * another replica, which runs it again (commands are read-only; the answer is stored once).
  *
  * The marks are extension attributes. The edges strip them (fromEdge), so no producer can make a
- * notifier skip or take an event; the notifiers remove them before delivery (present).
+ * notifier skip or take an event; the notifiers remove them before delivery (present). Button-mode
+ * Actions hold an event like attach-mode ones: the copy the stage stores carries the offered commands.
  */
 import type { BusNotifiers, DeliveryRouting, EventBus, Settlement } from "../bus/index.ts";
 import type { CloudEvent } from "../events/cloudevent.ts";
+import { OFFERS_EXTENSION } from "../notifiers/index.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { ActionEngine } from "./engine.ts";
 
@@ -37,10 +39,23 @@ const RESUBSCRIBE_MS = 1_000;
 
 const ACK: Settlement = { kind: "ack" };
 
-/** The event as a producer sent it, without the marks only Patchbay may set. */
+/**
+ * The event as a producer sent it, without the attributes only Patchbay may set: the routing marks and
+ * the offered commands (an event must not bring buttons of its own). Used at the edges, with or without
+ * the bus.
+ */
 export function fromEdge(event: CloudEvent): CloudEvent {
-  if (event[ANSWERED_EXTENSION] === undefined && event[ADDRESSED_EXTENSION] === undefined) return event;
-  const { [ANSWERED_EXTENSION]: _answered, [ADDRESSED_EXTENSION]: _addressed, ...rest } = event;
+  return without(withoutRoutingMarks(event), OFFERS_EXTENSION);
+}
+
+/** The event as the notifiers deliver it: what was there only to route it removed. */
+function withoutRoutingMarks(event: CloudEvent): CloudEvent {
+  return without(without(event, ANSWERED_EXTENSION), ADDRESSED_EXTENSION);
+}
+
+function without(event: CloudEvent, attribute: string): CloudEvent {
+  if (event[attribute] === undefined) return event;
+  const { [attribute]: _removed, ...rest } = event;
   return rest as CloudEvent;
 }
 
@@ -149,7 +164,7 @@ export class ActionsStage {
       if (!isAnswered(event) && this.#options.engine.holds(event)) return false;
       return undefined;
     },
-    present: fromEdge,
+    present: withoutRoutingMarks,
   };
 }
 

@@ -19,7 +19,7 @@ import {
 import type { CommandRequest, CommandResult, CommandStatus } from "../commands/index.ts";
 import type { CloudEvent } from "../events/cloudevent.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
-import { THREAD_EXTENSION, threadKeyOf } from "../notifiers/index.ts";
+import { THREAD_EXTENSION, threadKeyOf, withOffers, type CommandOffer } from "../notifiers/index.ts";
 import { DedupWindow } from "../router/dedup.ts";
 import {
   compileFilter,
@@ -184,11 +184,12 @@ export class ActionEngine {
   }
 
   /**
-   * Whether an attach-mode Action selects the event: then the notifiers wait for the copy with the
-   * answers instead of the original (the event bus's notifiers skip the original; bus-stage.ts).
+   * Whether an attach- or button-mode Action selects the event: then the notifiers deliver the copy with
+   * the answers or the offered commands instead of the original (the event bus's notifiers skip the
+   * original; bus-stage.ts).
    */
   holds(event: CloudEvent): boolean {
-    return this.#matching(event)?.some((action) => action.mode === "attach") ?? false;
+    return this.#matching(event)?.some(changesTheNotification) ?? false;
   }
 
   /** Whether any Action selects the event (what the event bus's actions stage takes). */
@@ -208,17 +209,19 @@ export class ActionEngine {
   }
 
   /** Starts the runs; resolves once the event (held or not) and every follow-up are published. */
-  async #take(event: CloudEvent, matching: CompiledAction[], duplicate: boolean): Promise<void> {
-    const held = matching.some((action) => action.mode === "attach");
+  async #take(original: CloudEvent, matching: CompiledAction[], duplicate: boolean): Promise<void> {
+    const held = matching.some(changesTheNotification);
     // A duplicate runs nothing; the router drops it anyway.
     if (duplicate) {
-      await this.#options.publish(event, held);
+      await this.#options.publish(original, held);
       return;
     }
+    const event = withOffers(original, this.#offers(matching, original));
     const attached: Run[] = [];
     const followUps: Promise<void>[] = [];
     let deadlineMs = 0;
     for (const action of matching) {
+      if (action.mode === "button") continue;
       const run = this.#start(action, event);
       if (run === undefined) continue;
       if (action.mode === "attach") {
@@ -247,6 +250,18 @@ export class ActionEngine {
       (matching ??= []).push(action);
     }
     return matching;
+  }
+
+  /** The commands button-mode Actions offer for the event; one whose template lacks a field is skipped, counted. */
+  #offers(matching: CompiledAction[], event: CloudEvent): CommandOffer[] {
+    const offers: CommandOffer[] = [];
+    for (const action of matching) {
+      if (action.mode !== "button") continue;
+      const rendered = renderTemplate(action.template, event);
+      if (rendered.ok) offers.push({ label: action.name, command: rendered.command });
+      else this.#skip(action, event, "missing-field", rendered.reason);
+    }
+    return offers;
   }
 
   /** Starts one run, or counts and logs why not. The promise never rejects. */
@@ -377,6 +392,11 @@ export class ActionEngine {
     if (state === undefined) this.#state.set(name, (state = { inFlight: 0, window: new Map() }));
     return state;
   }
+}
+
+/** Attach waits for answers and button adds offers: either way the notification is not the original. */
+function changesTheNotification(action: CompiledAction): boolean {
+  return action.mode === "attach" || action.mode === "button";
 }
 
 /** The event with the answers under data.actions; data that is not an object moves to data.data. */

@@ -205,10 +205,13 @@ export class DataPlane {
     };
   }
 
-  /** Where an event from a source or the ingress goes: stored in the bus (awaited), else the action engine. */
+  /**
+   * Where an event from a source or the ingress goes: stored in the bus (awaited), else the action engine;
+   * without the attributes only Patchbay may set, either way.
+   */
   #fromEdge(event: CloudEvent): Promise<unknown> | void {
     if (this.#bus) return this.#bus.publish(fromEdge(event));
-    this.#actions.accept(event);
+    this.#actions.accept(fromEdge(event));
   }
 
   async start(): Promise<void> {

@@ -9,6 +9,7 @@ export { SlackAppSink, renderSlackApp, renderResolvedRoot, RESOLVED_COLOUR } fro
 export type { SlackAppOptions, SlackThreadRoot } from "./slack-app.ts";
 export { ThreadRoots, type ThreadStore } from "./thread-roots.ts";
 export { THREAD_EXTENSION, threadKeyOf, type ThreadKey } from "./threads.ts";
+export { MAX_OFFERS, OFFERS_EXTENSION, offersOf, withOffers, type CommandOffer } from "./offers.ts";
 export { describeCommandOf, kubernetesObjectOf } from "./object-commands.ts";
 export type { ObjectReference } from "./object-commands.ts";
 export { MattermostSink, renderMattermost, MATTERMOST_LIMITS } from "./mattermost.ts";

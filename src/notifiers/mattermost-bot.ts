@@ -8,6 +8,7 @@
  */
 import type { CloudEvent } from "../events/cloudevent.ts";
 import { describeCommandOf } from "./object-commands.ts";
+import { offersOf } from "./offers.ts";
 import { ThreadRoots, type ThreadStore } from "./thread-roots.ts";
 import { signActionContext } from "../mattermost/action-context.ts";
 import type { ApiResult, MattermostApi } from "../mattermost/api.ts";
@@ -93,26 +94,33 @@ export class MattermostBotSink implements NotifierSink {
     );
   }
 
-  /** The webhook mode's attachment (renderMattermost makes exactly one), plus a Describe button when there is an actions URL and an object. */
+  /**
+   * The webhook mode's attachment (renderMattermost makes exactly one), plus its buttons when there is an
+   * actions URL: Describe for a Kubernetes object, and one per command an Action offers (offers.ts).
+   */
   #attachment(event: CloudEvent, rootId: string): Record<string, unknown> {
     const [attachment] = renderMattermost(event).attachments as [Record<string, unknown>];
-    const button = this.#describeButton(event, rootId);
-    if (button) attachment.actions = [button];
+    if (!this.#options.actionsUrl) return attachment;
+    const describe = describeCommandOf(event);
+    const buttons = [
+      ...(describe ? [this.#button("describe", "Describe", describe, rootId)] : []),
+      // Mattermost wants action ids of letters and digits only.
+      ...offersOf(event).map((offer, i) => this.#button(`offer${i + 1}`, offer.label, offer.command, rootId)),
+    ];
+    if (buttons.length > 0) attachment.actions = buttons;
     return attachment;
   }
 
-  #describeButton(event: CloudEvent, rootId: string): Record<string, unknown> | undefined {
+  #button(id: string, name: string, command: string, rootId: string): Record<string, unknown> {
     const { actionsUrl, notifier, channelId, actionKey } = this.#options;
-    const command = actionsUrl ? describeCommandOf(event) : undefined;
-    if (!actionsUrl || !command) return undefined;
-    const url = `${actionsUrl.replace(/\/+$/, "")}/chat/mattermost/${encodeURIComponent(notifier)}/actions`;
+    const url = `${actionsUrl!.replace(/\/+$/, "")}/chat/mattermost/${encodeURIComponent(notifier)}/actions`;
     const context = signActionContext(actionKey, notifier, {
       command,
       channel_id: channelId,
       root_id: rootId,
     });
-    // Mattermost wants an action id of letters and digits only.
-    return { id: "describe", name: "Describe", type: "button", integration: { url, context } };
+    // A button's name is shown as written (no markdown); an Action's name is a Kubernetes name.
+    return { id, name: name.slice(0, 64), type: "button", integration: { url, context } };
   }
 
   #resolvedRoot(event: CloudEvent): { message: string; props: Record<string, unknown> } {

@@ -13,6 +13,7 @@ import { runCommandButton } from "../slack/buttons.ts";
 import type { SlackCallResult, SlackWebApi } from "../slack/web-api.ts";
 import { slack } from "./markup.ts";
 import { describeCommandOf } from "./object-commands.ts";
+import { offersOf } from "./offers.ts";
 import { DELIVERED, type DeliveryOutcome, type NotifierSink } from "./sink.ts";
 import type { RenderOptions } from "./render.ts";
 import { SLACK_LIMITS, slackMessage, type SlackBlock, type SlackMessage } from "./slack.ts";
@@ -39,17 +40,24 @@ export interface SlackAppOptions {
   threads?: ThreadStore<SlackThreadRoot>;
 }
 
-/** The message for an event: the Block Kit rendering plus, for a Kubernetes object, a Describe button. */
+/**
+ * The message for an event: the Block Kit rendering plus its buttons — Describe for a Kubernetes object,
+ * and one per command an Action offers (offers.ts).
+ */
 export function renderSlackApp(event: CloudEvent, options: RenderOptions = {}): SlackMessage {
   const message = slackMessage(event, options);
   if (options.bare) return message;
-  const command = describeCommandOf(event);
-  const button = command ? runCommandButton("Describe", command) : undefined;
-  if (!button) return message;
+  const describe = describeCommandOf(event);
+  const buttons = [
+    describe ? runCommandButton("Describe", describe) : undefined,
+    // A block's action_ids must differ: the offers get their own.
+    ...offersOf(event).map((offer, i) => runCommandButton(offer.label, offer.command, i + 1)),
+  ].filter((button) => button !== undefined);
+  if (buttons.length === 0) return message;
   const blocks = message.attachments[0].blocks;
   const actions = blocks.find((block) => block.type === "actions");
-  if (actions) (actions.elements as unknown[]).push(button);
-  else if (blocks.length < SLACK_LIMITS.blocks) blocks.push({ type: "actions", elements: [button] });
+  if (actions) (actions.elements as unknown[]).push(...buttons);
+  else if (blocks.length < SLACK_LIMITS.blocks) blocks.push({ type: "actions", elements: buttons });
   return message;
 }
 

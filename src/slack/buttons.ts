@@ -1,6 +1,6 @@
 /**
  * Block Kit buttons that ask Patchbay to run a command. A click reaches Patchbay as a `block_actions`
- * interaction (Socket Mode or the HTTP endpoint) with `action_id` RUN_COMMAND_ACTION_ID and the command
+ * interaction (Socket Mode or the HTTP endpoint) with `action_id` RUN_COMMAND_ACTION_ID (or `.<n>`) and the command
  * line in `value`; the interactive side runs it under the channel's executor limits, like a typed command.
  * Limits (https://api.slack.com/reference/block-kit/block-elements#button): text 75, value 2000,
  * action_id 255. A command is never shortened (a cut command is another command): too long, no button.
@@ -18,13 +18,24 @@ export interface SlackButton {
   value: string;
 }
 
-/** A button labelled `label` (shortened to fit) that runs `commandLine`; undefined if the command cannot fit. */
-export function runCommandButton(label: string, commandLine: string): SlackButton | undefined {
+/**
+ * A button labelled `label` (shortened to fit) that runs `commandLine`; undefined if the command cannot
+ * fit. Buttons in one block need different action_ids: the n-th after the first is `patchbay.run.<n>`.
+ */
+export function runCommandButton(label: string, commandLine: string, n = 0): SlackButton | undefined {
   if (commandLine.trim() === "" || commandLine.length > BUTTON_LIMITS.value) return undefined;
   return {
     type: "button",
     text: { type: "plain_text", text: slack.plain(label, BUTTON_LIMITS.text), emoji: false },
-    action_id: RUN_COMMAND_ACTION_ID,
+    action_id: n === 0 ? RUN_COMMAND_ACTION_ID : `${RUN_COMMAND_ACTION_ID}.${n}`,
     value: commandLine,
   };
+}
+
+/** Whether a clicked action is one of these buttons. */
+export function isRunCommandAction(actionId: unknown): boolean {
+  return (
+    actionId === RUN_COMMAND_ACTION_ID ||
+    (typeof actionId === "string" && /^patchbay\.run\.[1-9][0-9]?$/.test(actionId))
+  );
 }

@@ -4,7 +4,7 @@
  * same JSON arrives over Socket Mode and over the HTTP endpoints; anything else Slack sends asks for
  * nothing, and what Slack would never send is a MalformedSlackPayload.
  */
-import { BUTTON_LIMITS, RUN_COMMAND_ACTION_ID } from "./buttons.ts";
+import { BUTTON_LIMITS, isRunCommandAction } from "./buttons.ts";
 
 /** Slack caps a button's value at 2,000 characters; a longer one did not come from our buttons. */
 const MAX_COMMAND_CHARS = BUTTON_LIMITS.value;
@@ -29,7 +29,7 @@ export function requestsFromInteraction(payload: unknown): SlackChatRequest[] {
   if (interaction.type !== "block_actions") return [];
   const actions = interaction.actions;
   if (!Array.isArray(actions)) throw new MalformedSlackPayload("block_actions without an actions array");
-  const runs = actions.filter((action) => record(action, "an action").action_id === RUN_COMMAND_ACTION_ID);
+  const runs = actions.filter((action) => isRunCommandAction(record(action, "an action").action_id));
   if (runs.length === 0) return [];
   const user = text(record(interaction.user, "user").id, "user.id");
   // An ephemeral message comes without `message`; its container names it.

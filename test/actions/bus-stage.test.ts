@@ -158,10 +158,15 @@ describe("the actions stage on the event bus", () => {
 
   it("a producer cannot set the marks: the edges remove them", () => {
     // The names the README documents, spelled out.
-    const forged = event("9", "alerts", { patchbayanswered: "true", patchbaynotifiers: "ops" });
+    const forged = event("9", "alerts", {
+      patchbayanswered: "true",
+      patchbaynotifiers: "ops",
+      patchbayoffers: JSON.stringify([{ label: "Describe", command: "kubectl get secrets -A" }]),
+    });
     const clean = fromEdge(forged);
     assert.equal(clean[ANSWERED_EXTENSION], undefined);
     assert.equal(clean[ADDRESSED_EXTENSION], undefined);
+    assert.equal(clean.patchbayoffers, undefined, "an event brings no buttons of its own");
     assert.deepEqual(clean, event("9"));
     const plain = event("10");
     assert.equal(fromEdge(plain), plain, "an event without marks is passed as it is");

@@ -9,7 +9,7 @@ import { ActionEngine } from "../../src/actions/index.ts";
 import type { Action, ActionSpec } from "../../src/api/v1alpha1/index.ts";
 import type { CommandRequest, CommandResult } from "../../src/commands/index.ts";
 import type { CloudEvent } from "../../src/events/cloudevent.ts";
-import { threadKeyOf } from "../../src/notifiers/index.ts";
+import { offersOf, threadKeyOf } from "../../src/notifiers/index.ts";
 
 function action(name: string, spec: Partial<ActionSpec>): Action {
   return {
@@ -44,6 +44,7 @@ function alert(
 function harness(answer: (request: CommandRequest) => Promise<CommandResult>) {
   const registry = new Registry();
   const published: CloudEvent[] = [];
+  const held: boolean[] = [];
   const addressed: { event: CloudEvent; notifiers: readonly string[] }[] = [];
   const requests: CommandRequest[] = [];
   const engine = new ActionEngine({
@@ -51,7 +52,10 @@ function harness(answer: (request: CommandRequest) => Promise<CommandResult>) {
       requests.push(request);
       return answer(request);
     },
-    publish: (event) => published.push(event),
+    publish: (event, isHeld) => {
+      published.push(event);
+      held.push(isHeld);
+    },
     publishTo: (event, notifiers) => {
       addressed.push({ event, notifiers });
       return notifiers.filter((name) => name === "gone");
@@ -69,7 +73,7 @@ function harness(answer: (request: CommandRequest) => Promise<CommandResult>) {
     );
     return value?.value ?? 0;
   };
-  return { engine, published, addressed, requests, counter };
+  return { engine, published, held, addressed, requests, counter };
 }
 
 const ok = (output: string): CommandResult => ({
@@ -148,6 +152,31 @@ describe("ActionEngine", () => {
     assert.equal(data.action, "logs");
     assert.equal(data.output, "logs…");
     assert.equal(followUp.patchbaythread, undefined, "the answered event belongs to no thread");
+  });
+
+  it("button: nothing runs; the notification offers the command, one literal argument per placeholder", async () => {
+    const { engine, published, held, requests, counter } = harness(async () => ok("never"));
+    engine.setActions([
+      action("logs", {
+        command: "kubectl logs {{data.pod}} -n {{data.namespace}}",
+        result: { mode: "button" },
+      }),
+    ]);
+    engine.accept(alert("Crash", { pod: "web-1; rm -rf /", namespace: "shop" }));
+    assert.equal(requests.length, 0, "a button runs nothing by itself");
+    assert.equal(published.length, 1);
+    assert.deepEqual(held, [true], "the notification is not the original: it carries the offer");
+    assert.deepEqual(offersOf(published[0]!), [
+      { label: "logs", command: "'kubectl' 'logs' 'web-1; rm -rf /' '-n' 'shop'" },
+    ]);
+    assert.equal(engine.holds(alert("Crash")), true);
+    // A field the template needs is missing: no button, counted.
+    engine.accept(alert("NoPod", { namespace: "shop" }));
+    assert.deepEqual(offersOf(published[1]!), []);
+    assert.equal(
+      await counter("patchbay_action_skips_total", { action: "logs", reason: "missing-field" }),
+      1,
+    );
   });
 
   it("followUp: the answer names the thread of the alert it answers, so it lands under it", async () => {

@@ -8,7 +8,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import type { NotifierSpec } from "../../src/api/v1alpha1/index.ts";
 import type { CloudEvent } from "../../src/events/cloudevent.ts";
 import { namingCluster } from "../../src/notifiers/cluster.ts";
-import { createNotifierSink, type NotifierSink } from "../../src/notifiers/index.ts";
+import { createNotifierSink, withOffers, type NotifierSink } from "../../src/notifiers/index.ts";
 import { actionKeyFromToken, verifyActionContext } from "../../src/mattermost/action-context.ts";
 import { MattermostApi } from "../../src/mattermost/api.ts";
 import { MattermostBotSink } from "../../src/notifiers/mattermost-bot.ts";
@@ -144,6 +144,30 @@ describe("Mattermost bot notifier", () => {
       const altered = { ...(integration.context as object), command: "kubectl get secrets -A" };
       assert.equal(verifyActionContext(key, "ops-mm", altered).ok, false);
     }
+  });
+
+  it("offers an Action's commands as buttons of their own, each context signed for its command", async () => {
+    const offered = withOffers(alert("firing", "with offers", "oooo"), [
+      { label: "pod-logs", command: "'kubectl' 'logs' 'web-1' '-n' 'shop'" },
+    ]);
+    await sink.deliver(offered, signal());
+    const actions = (
+      mattermost.posts().at(-1)!.props.attachments as { actions: Record<string, unknown>[] }[]
+    )[0]!.actions;
+    assert.deepEqual(
+      actions.map((action) => [action.id, action.name]),
+      [
+        ["describe", "Describe"],
+        ["offer1", "pod-logs"],
+      ],
+    );
+    const check = verifyActionContext(
+      actionKeyFromToken(TOKEN),
+      "ops-mm",
+      (actions[1]!.integration as { context: unknown }).context,
+    );
+    assert.ok(check.ok);
+    assert.equal(check.context.command, "'kubectl' 'logs' 'web-1' '-n' 'shop'");
   });
 
   it("offers no button without an actionsUrl, or when the object's names are not Kubernetes names", async () => {

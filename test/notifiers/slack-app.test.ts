@@ -14,6 +14,7 @@ import {
   RESOLVED_COLOUR,
   SlackAppSink,
   ThreadRoots,
+  withOffers,
   type SlackThreadRoot,
 } from "../../src/notifiers/index.ts";
 import { LocalSecretResolver } from "../../src/secrets/index.ts";
@@ -183,6 +184,23 @@ describe("Describe buttons", () => {
       value: "kubectl describe pod web-1 -n shop",
     });
     assert.equal(RUN_COMMAND_ACTION_ID, "patchbay.run");
+  });
+
+  test("an Action's offered commands: one button each after Describe, each with its own action_id; the stand-in takes them", async () => {
+    const offered = withOffers(alert("o1", "fp-offers", "firing"), [
+      { label: "pod-logs", command: "'kubectl' 'logs' 'api-7c9d8f6b5-x2k4q' '-n' 'shop'" },
+      { label: "events", command: "'kubectl' 'get' 'events' '-n' 'shop'" },
+    ]);
+    assert.deepEqual(await sink().deliver(offered, signal()), { kind: "delivered" });
+    const buttons = buttonsOf(slack.messages(CHANNEL).at(-1)!).filter((b) => b.action_id);
+    assert.deepEqual(
+      buttons.map((b) => [b.action_id, b.text.text, b.value]),
+      [
+        ["patchbay.run", "Describe", "kubectl describe pod api-7c9d8f6b5-x2k4q -n shop"],
+        ["patchbay.run.1", "pod-logs", "'kubectl' 'logs' 'api-7c9d8f6b5-x2k4q' '-n' 'shop'"],
+        ["patchbay.run.2", "events", "'kubectl' 'get' 'events' '-n' 'shop'"],
+      ],
+    );
   });
 
   test("the object comes from involvedObject, the kubernetes source's data, or an alert's pod labels", () => {

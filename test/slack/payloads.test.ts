@@ -27,8 +27,19 @@ describe("a button click", () => {
     assert.equal(inThread[0]!.threadTs, "0.000001");
   });
 
-  it("runs only patchbay.run buttons; other interactions ask for nothing", () => {
-    assert.deepEqual(requestsFromInteraction(blockActionsPayload({ ...click, actionId: "other.app" })), []);
+  it("runs only patchbay.run buttons (an Action's offers are patchbay.run.<n>); other interactions ask for nothing", () => {
+    assert.deepEqual(requestsFromInteraction(blockActionsPayload({ ...click, actionId: "patchbay.run.2" })), [
+      { command: "kubectl describe pod api -n shop", user: "U1", channel: "C1", threadTs: "1.000100" },
+    ]);
+    for (const actionId of [
+      "other.app",
+      "patchbay.run.0",
+      "patchbay.run.",
+      "patchbay.run.x",
+      "patchbay.runs",
+      "patchbay.run.100",
+    ])
+      assert.deepEqual(requestsFromInteraction(blockActionsPayload({ ...click, actionId })), [], actionId);
     assert.deepEqual(requestsFromInteraction({ type: "view_submission", view: {} }), []);
   });
 

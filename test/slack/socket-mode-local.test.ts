@@ -130,6 +130,15 @@ spec:
   runtime: {process: {command: [${node}, ${script("plugins/echo/main.ts")}]}}
 ---
 apiVersion: patchbay.dev/v1alpha1
+kind: Action
+metadata: {name: pod-status}
+spec:
+  sources: {names: [alertmanager]}
+  command: "kubectl get pod {{data.labels.pod}} -n {{data.labels.namespace}}"
+  executors: [kubectl]
+  result: {mode: button}
+---
+apiVersion: patchbay.dev/v1alpha1
 kind: Notifier
 metadata: {name: incidents}
 spec:
@@ -221,6 +230,29 @@ describe("Socket Mode in patchbay local", () => {
     assert.ok(
       kube.requests.some((r) => r.method === "GET" && r.path === `/api/v1/namespaces/shop/pods/${POD}`),
     );
+  });
+
+  it("an Action in button mode: the alert offers its command, and a click runs it in the thread", async () => {
+    const offer = /"action_id":"patchbay\.run\.1","value":"([^"]*)"/.exec(
+      JSON.stringify(root.attachments),
+    )?.[1];
+    assert.equal(offer, `'kubectl' 'get' 'pod' '${POD}' '-n' 'shop'`);
+    assert.match(JSON.stringify(root.attachments), /"text":"pod-status"/);
+    socketMode.send(
+      "interactive",
+      blockActionsPayload({
+        value: offer!,
+        user: "U0ALICE",
+        channel: CHANNEL,
+        messageTs: root.ts,
+        actionId: "patchbay.run.1",
+      }),
+    );
+    const answer = await waitFor(() => replies().find((reply) => reply.text?.includes("'get' 'pod'")), {
+      what: "the offered command's answer in the thread",
+      timeoutMs: 20_000,
+    });
+    assert.match(answer.text!, new RegExp(`^${POD}\\s`, "m"));
   });
 
   it("a mention is run as the mentioning user and answered in its thread", async () => {

@@ -9,7 +9,7 @@ import { StringEnum, type CelRule } from "./kube-schema.ts";
 import { ConditionsSchema, DNS_SUBDOMAIN_PATTERN, typeMetaFields } from "./meta.ts";
 import { NotifierFilterSchema, NotifierSourcesSchema } from "./notifier.ts";
 
-export const ACTION_RESULT_MODES = ["attach", "followUp"] as const;
+export const ACTION_RESULT_MODES = ["attach", "followUp", "button"] as const;
 export type ActionResultMode = (typeof ACTION_RESULT_MODES)[number];
 
 /** The CloudEvent type of a follow-up message; its data.answers is the id of the event it answers. */
@@ -27,7 +27,7 @@ const ActionResultSchema = Type.Object(
   {
     mode: StringEnum(ACTION_RESULT_MODES, {
       description:
-        "attach: the event's own notification (on every notifier it goes to) waits for the command's output, up to deadlineSeconds, then goes out with whatever is there, under data.actions. followUp: the event goes out at once; the output follows as a separate event of type dev.patchbay.action.result (data.answers = the event's id) to the notifiers listed.",
+        "attach: the event's own notification (on every notifier it goes to) waits for the command's output, up to deadlineSeconds, then goes out with whatever is there, under data.actions. followUp: the event goes out at once; the output follows as a separate event of type dev.patchbay.action.result (data.answers = the event's id) to the notifiers listed. button: nothing runs by itself; the notification offers the command as a button (Slack and Mattermost app notifiers), run as the person who clicks it, under their access.",
     }),
     notifiers: Type.Optional(names("followUp: the Notifiers the follow-up goes to.")),
     deadlineSeconds: Type.Optional(
@@ -44,7 +44,7 @@ const ActionResultSchema = Type.Object(
       { rule: "self.mode != 'followUp' || has(self.notifiers)", message: "followUp needs notifiers" },
       {
         rule: "self.mode == 'followUp' || !has(self.notifiers)",
-        message: "notifiers are for followUp; attach goes to the notifiers the event goes to",
+        message: "notifiers are for followUp; attach and button go to the notifiers the event goes to",
       },
       {
         rule: "self.mode == 'attach' || !has(self.deadlineSeconds)",
