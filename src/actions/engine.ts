@@ -7,7 +7,8 @@
  *  - attached: the event itself is held until its attach-mode runs answer or their deadline passes,
  *    then published once with the answers under data.actions (whatever is there by then); or
  *  - a follow-up: a `dev.patchbay.action.result` event naming the answered event (data.answers), queued
- *    for the Action's notifiers only.
+ *    for the Action's notifiers only;
+ *  - or, in button mode, nothing runs: the event offers the rendered command as a button (offers.ts).
  */
 import { Counter, Histogram, type Registry } from "prom-client";
 import {
@@ -55,8 +56,8 @@ export interface ActionEngineOptions {
   dispatch(request: CommandRequest): Promise<CommandResult>;
   /**
    * The event on its way to the notifiers (the router, with its dedup and selection). `held` is true
-   * when an attach-mode Action selected it: this copy, with the answers or without when no run started,
-   * stands for the original. With the event bus the original is stored already, so only a held copy is
+   * when an attach- or button-mode Action selected it: this copy, with the answers and offers (or without
+   * when none came), stands for the original. With the event bus the original is stored already, so only a held copy is
    * published (see bus-stage.ts); a promise is awaited by answer().
    */
   publish(event: CloudEvent, held: boolean): unknown;
