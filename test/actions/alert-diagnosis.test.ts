@@ -14,6 +14,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { kubectlExecutorManifest, prometheusSourceManifest } from "../support/local-manifests.ts";
 import { startKubeApiDouble, type KubeApiDouble } from "../support/kube-api/index.ts";
 import { NatsServer } from "../support/nats-server.ts";
 import { startPatchbayLocal, type PatchbayLocal } from "../support/patchbay-local.ts";
@@ -110,26 +111,10 @@ function defineSuite(withBus: boolean): void {
       await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
       const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
       dir = await mkdtemp(path.join(tmpdir(), "patchbay-actions-"));
-      const node = JSON.stringify(process.execPath);
       await writeFile(
         path.join(dir, "plane.yaml"),
-        `apiVersion: patchbay.dev/v1alpha1
-kind: SourcePlugin
-metadata: {name: alertmanager}
-spec:
-  runtime: {process: {command: [${node}, ${JSON.stringify(path.resolve("plugins/prometheus/main.ts"))}]}}
----
-apiVersion: patchbay.dev/v1alpha1
-kind: ExecutorPlugin
-metadata: {name: kubectl}
-spec:
-  prefixes: [kubectl]
-  timeoutSeconds: 20
-  runtime:
-    process:
-      command: [${node}, ${JSON.stringify(path.resolve("plugins/kubectl/main.ts"))}]
-      env: {KUBECONFIG: ${JSON.stringify(kubeconfig)}}
----
+        `${prometheusSourceManifest()}---
+${kubectlExecutorManifest(kubeconfig)}---
 apiVersion: patchbay.dev/v1alpha1
 kind: Notifier
 metadata: {name: hook}

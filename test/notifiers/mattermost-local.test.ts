@@ -10,6 +10,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { kubectlExecutorManifest, prometheusSourceManifest } from "../support/local-manifests.ts";
 import { startKubeApiDouble, type KubeApiDouble } from "../support/kube-api/index.ts";
 import {
   newId,
@@ -88,26 +89,10 @@ before(async () => {
   const kubeconfig = await api.writeKubeconfig();
   const port = await freePort();
   dir = await mkdtemp(path.join(tmpdir(), "patchbay-mattermost-"));
-  const node = JSON.stringify(process.execPath);
   await writeFile(
     path.join(dir, "plane.yaml"),
-    `apiVersion: patchbay.dev/v1alpha1
-kind: SourcePlugin
-metadata: {name: alertmanager}
-spec:
-  runtime: {process: {command: [${node}, ${JSON.stringify(path.resolve("plugins/prometheus/main.ts"))}]}}
----
-apiVersion: patchbay.dev/v1alpha1
-kind: ExecutorPlugin
-metadata: {name: kubectl}
-spec:
-  prefixes: [kubectl]
-  timeoutSeconds: 20
-  runtime:
-    process:
-      command: [${node}, ${JSON.stringify(path.resolve("plugins/kubectl/main.ts"))}]
-      env: {KUBECONFIG: ${JSON.stringify(kubeconfig)}}
----
+    `${prometheusSourceManifest()}---
+${kubectlExecutorManifest(kubeconfig)}---
 apiVersion: patchbay.dev/v1alpha1
 kind: Notifier
 metadata: {name: ops-mm}

@@ -8,11 +8,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import {
-  alertmanagerPayload,
-  postAlertUntilAccepted,
-  prometheusSourceManifest,
-} from "../support/alertmanager.ts";
+import { alertmanagerPayload, postAlertUntilAccepted } from "../support/alertmanager.ts";
+import { prometheusSourceManifest } from "../support/local-manifests.ts";
 import { startPatchbayLocal, type PatchbayLocal } from "../support/patchbay-local.ts";
 import { DEFAULT_BOT_TOKEN, startSlackApiStandIn, type SlackApiStandIn } from "../support/slack-api/index.ts";
 import { waitFor } from "../support/wait.ts";

@@ -12,6 +12,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { kubectlExecutorManifest, prometheusSourceManifest } from "../support/local-manifests.ts";
 import { startKubeApiDouble, type KubeApiDouble } from "../support/kube-api/index.ts";
 import { startPatchbayLocal, type PatchbayLocal } from "../support/patchbay-local.ts";
 import {
@@ -98,23 +99,8 @@ before(async () => {
   const script = (file: string) => JSON.stringify(path.resolve(file));
   await writeFile(
     path.join(dir, "plane.yaml"),
-    `apiVersion: patchbay.dev/v1alpha1
-kind: SourcePlugin
-metadata: {name: alertmanager}
-spec:
-  runtime: {process: {command: [${node}, ${script("plugins/prometheus/main.ts")}]}}
----
-apiVersion: patchbay.dev/v1alpha1
-kind: ExecutorPlugin
-metadata: {name: kubectl}
-spec:
-  prefixes: [kubectl]
-  timeoutSeconds: 20
-  runtime:
-    process:
-      command: [${node}, ${script("plugins/kubectl/main.ts")}]
-      env: {KUBECONFIG: ${JSON.stringify(kubeconfig)}}
----
+    `${prometheusSourceManifest()}---
+${kubectlExecutorManifest(kubeconfig)}---
 apiVersion: patchbay.dev/v1alpha1
 kind: ExecutorPlugin
 metadata: {name: whoami}

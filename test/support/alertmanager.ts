@@ -1,6 +1,4 @@
-/** Alertmanager's webhook payload (version 4) with one alert, and the prometheus source that takes it. */
-import path from "node:path";
-
+/** Alertmanager's webhook payload (version 4) with one alert, and posting it to the prometheus source. */
 export interface AlertOptions {
   alertname: string;
   status?: "firing" | "resolved";
@@ -35,19 +33,6 @@ export function alertmanagerPayload(options: AlertOptions): Record<string, unkno
       },
     ],
   };
-}
-
-/** The SourcePlugin manifest for the prometheus source as a local process named `name`. */
-export function prometheusSourceManifest(name = "alertmanager"): string {
-  const command = [process.execPath, path.resolve("plugins/prometheus/main.ts")].map((part) =>
-    JSON.stringify(part),
-  );
-  return `apiVersion: patchbay.dev/v1alpha1
-kind: SourcePlugin
-metadata: {name: ${name}}
-spec:
-  runtime: {process: {command: [${command.join(", ")}]}}
-`;
 }
 
 /** POSTs the payload to the source until it takes it (202; a 503 while the source starts); the status. */
