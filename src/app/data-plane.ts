@@ -228,7 +228,18 @@ export class DataPlane {
       this.#busNotifiers = new BusNotifiers(this.#bus, this.#log.child({ component: "notifiers" }));
       this.#busNotifiers.setSources(this.#sourceLabels);
       await this.#busNotifiers.setNotifiers(this.#routes);
-      this.#sharedThreads = await this.#bus.sharedMap?.("THREADS", { maxAgeMs: THREAD_MAX_AGE_MS });
+      this.#sharedThreads = await this.#bus
+        .sharedMap?.("THREADS", { maxAgeMs: THREAD_MAX_AGE_MS })
+        .catch((error: unknown) => {
+          // Threads then hold within each process only; events are unaffected.
+          this.#log.warn(
+            "chat threads are not shared between replicas: the bus's key-value bucket is unavailable",
+            {
+              error: (error as Error).message,
+            },
+          );
+          return undefined;
+        });
       this.#actionsStage = new ActionsStage({
         bus: this.#bus,
         notifiers: this.#busNotifiers,
