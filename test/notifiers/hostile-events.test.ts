@@ -11,10 +11,13 @@ import {
   MattermostSink,
   renderDiscord,
   renderMattermost,
+  renderResolvedRoot,
   renderSlack,
+  renderSlackApp,
   renderTeams,
   SlackSink,
   TeamsSink,
+  withOffers,
 } from "../../src/notifiers/index.ts";
 import {
   codeBlockContent,
@@ -91,7 +94,27 @@ const renderers = {
   discord: { render: (e: CloudEvent) => renderDiscord(e), problems: discordProblems },
   mattermost: { render: (e: CloudEvent) => renderMattermost(e), problems: mattermostProblems },
   teams: { render: (e: CloudEvent) => renderTeams(e), problems: teamsProblems },
+  // The Slack app: the same blocks plus buttons (Describe and an Action's offers, with hostile labels),
+  // and the root of a resolved thread.
+  "slack app": { render: (e: CloudEvent) => renderSlackApp(offering(e)), problems: slackProblems },
+  "slack app, resolved root": {
+    render: (e: CloudEvent) => renderResolvedRoot(offering(e)),
+    problems: slackProblems,
+  },
 };
+
+/** The event about a Pod, offering commands whose labels and lines are built to break a payload. */
+function offering(event: CloudEvent): CloudEvent {
+  const data = typeof event.data === "object" && event.data !== null ? event.data : { data: event.data };
+  return withOffers(
+    { ...event, data: { ...data, involvedObject: { kind: "Pod", name: "web-1", namespace: "shop" } } },
+    [
+      { label: `${MARKDOWN_NAME} <!here> &amp; ${FAMILY.repeat(20)}`, command: "kubectl get pods -n shop" },
+      { label: "`x`", command: `echo ${"<@U123> ".repeat(400)}`.slice(0, 2000) },
+      { label: THUMB.repeat(40), command: "x".repeat(2001) },
+    ],
+  );
+}
 
 describe("every payload passes the platform's published validator", () => {
   for (const [platform, { render, problems }] of Object.entries(renderers)) {

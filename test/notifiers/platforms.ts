@@ -45,17 +45,36 @@ function slackBlockProblems(block: KnownBlock): string[] {
         ...(block.fields ?? []).flatMap((field) => text(field, 2000, "section field")),
         ...(!block.text && !block.fields?.length ? ["empty section"] : []),
       ];
-    case "actions":
-      return block.elements.flatMap((element) =>
-        element.type === "button"
-          ? [
-              ...text(element.text, 75, "button"),
-              ...(element.url && (element.url.length > 3000 || !URL.canParse(element.url))
-                ? ["button url"]
-                : []),
-            ]
-          : [`unexpected element ${element.type}`],
-      );
+    case "actions": {
+      const ids = block.elements.map((element) => element.action_id).filter((id) => id !== undefined);
+      return [
+        ...(block.elements.length > 25 ? ["more than 25 elements"] : []),
+        ...(new Set(ids).size !== ids.length ? ["action_ids not unique in the block"] : []),
+        ...block.elements.flatMap((element) =>
+          element.type === "button"
+            ? [
+                ...text(element.text, 75, "button"),
+                ...(element.url && (element.url.length > 3000 || !URL.canParse(element.url))
+                  ? ["button url"]
+                  : []),
+                ...(element.value !== undefined && (element.value === "" || element.value.length > 2000)
+                  ? ["button value"]
+                  : []),
+                ...(element.action_id !== undefined && element.action_id.length > 255 ? ["action_id"] : []),
+              ]
+            : [`unexpected element ${element.type}`],
+        ),
+      ];
+    }
+    case "context":
+      return [
+        ...(block.elements.length === 0 || block.elements.length > 10 ? ["context elements"] : []),
+        ...block.elements.flatMap((element) =>
+          element.type === "plain_text" || element.type === "mrkdwn"
+            ? text(element, 3000, "context text")
+            : [`unexpected context element ${element.type}`],
+        ),
+      ];
     default:
       return [`unexpected block ${block.type}`];
   }
