@@ -5,6 +5,8 @@
  * and digits, a name, and an integration with an http(s) URL and an object context. Returns the first
  * problem, as Mattermost's error would word it, or undefined.
  */
+import { isMessageAttachmentArray } from "@mattermost/types/message_attachments";
+
 const TEXT_KEYS = [
   "fallback",
   "color",
@@ -23,6 +25,9 @@ const TEXT_KEYS = [
 
 export function attachmentsProblem(attachments: unknown): string | undefined {
   if (!Array.isArray(attachments)) return "props.attachments must be an array";
+  // Mattermost's own published checker first (@mattermost/types), then the rules it does not cover.
+  if (!publishedCheckerAccepts(attachments))
+    return "props.attachments is not a valid message attachment array";
   for (const [i, attachment] of attachments.entries()) {
     if (!isRecord(attachment)) return `attachments[${i}] must be an object`;
     for (const key of TEXT_KEYS) {
@@ -75,4 +80,9 @@ function actionsProblem(actions: unknown, at: string): string | undefined {
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** @mattermost/types' own check, as a plain boolean: its type guard would narrow what the rules below read. */
+function publishedCheckerAccepts(attachments: unknown): boolean {
+  return isMessageAttachmentArray(attachments);
 }
